@@ -166,45 +166,40 @@ class Cell(nn.Module):
         return torch.cat([states[i] for i in self._concat], dim=1)
 
 
-class AuxiliaryHeadCIFAR(nn.Module):
+class _AuxiliaryHead(nn.Module):
+    """DARTS auxiliary classifier: ReLU, 5x5 avg-pool, 1x1 conv 128, 2x2 conv 768, linear."""
+
+    def __init__(self, c: int, num_classes: int, pool_stride: int, bn_after_768: bool) -> None:
+        super().__init__()
+        tail = [nn.BatchNorm2d(768)] if bn_after_768 else []
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=True),
+            nn.AvgPool2d(5, stride=pool_stride, padding=0, count_include_pad=False),
+            nn.Conv2d(c, 128, 1, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False),
+            *tail,
+            nn.ReLU(inplace=True),
+        )
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).flatten(1))
+
+
+class AuxiliaryHeadCIFAR(_AuxiliaryHead):
     """Auxiliary classifier on the 8x8 map after the second reduction cell."""
 
     def __init__(self, c: int, num_classes: int) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.ReLU(inplace=True),
-            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
-            nn.Conv2d(c, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(128, 768, 2, bias=False),
-            nn.BatchNorm2d(768),
-            nn.ReLU(inplace=True),
-        )
-        self.classifier = nn.Linear(768, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))
+        super().__init__(c, num_classes, pool_stride=3, bn_after_768=True)
 
 
-class AuxiliaryHeadImageNet(nn.Module):
+class AuxiliaryHeadImageNet(_AuxiliaryHead):
     """Auxiliary classifier on the 14x14 map (no BN after the 2x2 conv, as in DARTS)."""
 
     def __init__(self, c: int, num_classes: int) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.ReLU(inplace=True),
-            nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),
-            nn.Conv2d(c, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(128, 768, 2, bias=False),
-            nn.ReLU(inplace=True),
-        )
-        self.classifier = nn.Linear(768, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x).flatten(1))
+        super().__init__(c, num_classes, pool_stride=2, bn_after_768=False)
 
 
 def _cells(
