@@ -105,3 +105,18 @@ def _hash() -> str:
     from estimators_toyspace import SlowEstimator, ToySpace
 
     return SlowEstimator(ToySpace(40), delay=0.04).config_hash
+
+
+def test_keys_lists_distinct_estimator_configs_per_space(tmp_path):
+    s = ScoreStore(tmp_path / "keys.db")
+    assert s.keys() == [] and s.keys("sp") == []
+    s.put_many("sp", "zeta", "h2", {"a": 1.0, "b": 2.0})
+    s.put_many("sp", "alpha", "h9", {"a": float("nan")})  # an invalid score still makes a key
+    s.put_many("sp", "alpha", "h1", {"a": 3.0})
+    s.put_many("other", "beta", "h1", {"x": 0.5})
+    assert s.keys("sp") == [("alpha", "h1"), ("alpha", "h9"), ("zeta", "h2")]  # sorted, deduplicated
+    assert s.keys("other") == [("beta", "h1")]
+    assert s.keys() == [("alpha", "h1"), ("alpha", "h9"), ("beta", "h1"), ("zeta", "h2")]
+    assert s.keys("nope") == []
+    # every key has rows, and the keys cover every row of the space
+    assert sum(s.count("sp", e, h) for e, h in s.keys("sp")) == s.count("sp") == 4

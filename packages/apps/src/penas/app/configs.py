@@ -5,7 +5,7 @@ defaults as YAML. Nothing here touches the disk or imports torch.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 # Named presets: field overrides applied before explicit CLI options.
@@ -108,16 +108,42 @@ class PlotConfig:
     seed: int = 0
 
 
-COMMAND_CONFIGS: dict[str, type] = {"search": SearchConfig, "evaluate": EvaluateConfig, "plot": PlotConfig}
+def _study_configs() -> dict[str, type]:
+    """The study family's configs (their modules import no torch at import time)."""
+    from .study.bias import BiasConfig
+    from .study.config import StudyConfig
+    from .study.supernet import SupernetEvalConfig, SupernetTrainConfig
+    from .study.zeroshot import ZeroShotConfig
+
+    return {"zero-shot": ZeroShotConfig, "supernet-train": SupernetTrainConfig, "supernet-eval": SupernetEvalConfig,
+            "analyze-bias": BiasConfig, "study": StudyConfig}
+
+
+def _segmentation_configs() -> dict[str, type]:
+    """The segmentation commands' configs (their modules import no torch at import time)."""
+    from .segmentation.evaluate import SegEvalConfig
+    from .segmentation.search_config import SegSearchConfig
+    from .segmentation.show import SegShowConfig
+
+    return {"search-segmentation": SegSearchConfig, "segmentation-eval": SegEvalConfig,
+            "segmentation-show": SegShowConfig}
+
+
+# ``penas-app config dump NAME``: NAME is the command (sub-commands joined by "-").
+COMMAND_CONFIGS: dict[str, type] = {"search": SearchConfig, "evaluate": EvaluateConfig, "plot": PlotConfig,
+                                    **_study_configs(), **_segmentation_configs()}
 
 
 def defaults(cls: type) -> dict[str, Any]:
+    """Every field's default; nested config sections (dataclasses) become plain dicts."""
     out: dict[str, Any] = {}
     for f in fields(cls):
         if f.default is not MISSING:
             out[f.name] = f.default
         elif f.default_factory is not MISSING:  # type: ignore[misc]
             out[f.name] = f.default_factory()  # type: ignore[misc]
+        if is_dataclass(out.get(f.name)) and not isinstance(out[f.name], type):
+            out[f.name] = asdict(out[f.name])
     return out
 
 

@@ -93,6 +93,17 @@ class ScoreStore:
         have = self.get_many(space, estimator, config_hash, arch_ids)
         return [a for a in dict.fromkeys(arch_ids) if a not in have]
 
+    def keys(self, space: str | None = None) -> list[tuple[str, str]]:
+        """The distinct ``(estimator, config_hash)`` pairs stored (for ``space`` only when given), sorted."""
+        q = "SELECT DISTINCT estimator, config_hash FROM scores"
+        args: list[Any] = []
+        if space is not None:
+            q += " WHERE space=?"
+            args.append(space)
+        with self._connect() as con:
+            found = con.execute(q + " ORDER BY estimator, config_hash", args).fetchall()
+        return [(str(e), str(h)) for e, h in found]
+
     def count(self, space: str | None = None, estimator: str | None = None, config_hash: str | None = None) -> int:
         conds, args = [], []
         for col, val in (("space", space), ("estimator", estimator), ("config_hash", config_hash)):

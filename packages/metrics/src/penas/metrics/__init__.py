@@ -26,6 +26,12 @@ from .criteria import (
     worst_rank_at,
 )
 from .report import DEFAULT_RATIOS, AtK, CriteriaReport, criteria_report
+from .segmentation import (
+    SegmentationMeter,
+    SegmentationScores,
+    intersect_and_union,
+    reduce_zero_label,
+)
 
 try:
     __version__ = version("penas-metrics")
@@ -53,4 +59,8 @@ __all__ = [
     "spearman",
     "weighted_tau",
     "worst_rank_at",
+    "SegmentationMeter",
+    "SegmentationScores",
+    "intersect_and_union",
+    "reduce_zero_label",
 ]

@@ -25,6 +25,8 @@ class Supernet(nn.Module, ABC):
     """Weight-sharing network of one space; subclasses set ``name`` and implement ``subnet``."""
 
     name: str = ""
+    #: The trainer preset (``penas.supernets.trainer.PRESETS``) used when none is named.
+    default_preset: str = "pe_nas"
 
     def __init__(self, space: Space, **cfg: Any) -> None:
         super().__init__()

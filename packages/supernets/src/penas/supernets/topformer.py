@@ -99,6 +99,7 @@ class TopFormerSupernet(Supernet):
     """HESS-style dynamic TopFormer; see the module docstring."""
 
     name = "topformer"
+    default_preset = "hess_topformer"
 
     def __init__(self, space: TopFormerSpace | None = None) -> None:
         space = space if space is not None else get_space(self.name)

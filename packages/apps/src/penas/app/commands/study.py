@@ -1,6 +1,7 @@
-"""``penas-app zero-shot SPACE`` and ``penas-app analyze bias SPACE``: the aw_nas study family
-(see :mod:`penas.app.study`). Options map 1:1 onto :class:`~penas.app.study.zeroshot.ZeroShotConfig`
-and :class:`~penas.app.study.bias.BiasConfig`."""
+"""``penas-app zero-shot SPACE``, ``penas-app analyze bias SPACE`` and ``penas-app study SPACE``:
+the aw_nas study family (see :mod:`penas.app.study`). Options map 1:1 onto
+:class:`~penas.app.study.zeroshot.ZeroShotConfig` and :class:`~penas.app.study.bias.BiasConfig`;
+``study`` reads a ``study.yaml`` (:class:`~penas.app.study.config.StudyConfig`)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,27 @@ def analyze_bias(
                      estimators=[e.strip() for e in estimators.split(",") if e.strip()], out=out,
                      gt_metric=gt_metric, gt_dataset=gt_dataset, min_archs=min_archs, plots=plots)
     print_bias(run_bias(cfg), Console())
+
+
+@app.command("study")
+def study(
+    space: str = typer.Argument(..., help="Search space name (must match the config's space: when set)."),
+    config: str = typer.Option(..., help="study.yaml (see `penas-app config dump study`)."),
+    set_: list[str] = typer.Option([], "--set", help="KEY.PATH=VALUE override of the config (repeatable)."),
+) -> None:
+    """The aw_nas estimator study: supernet checkpoints x one-shot, zero-shot proxies x seeds, one report."""
+    from rich.console import Console
+
+    from ..study.config import load_study_config, parse_set
+    from ..study.grid import run_study
+    from ..study.report import print_report
+
+    cfg = load_study_config(config, parse_set(list(set_)), space=space)
+    console = Console()
+    report = run_study(cfg, on_log=lambda m: console.print(m, soft_wrap=True))
+    if any(v.startswith("synthetic") for v in report["grid"]["sources"].values()):
+        console.print("[yellow]note: some stage used synthetic data: " + ", ".join(
+            f"{k} {v}" for k, v in report["grid"]["sources"].items()) + "[/yellow]", soft_wrap=True)
+    if report["grid"].get("torchrun"):
+        console.print(f"multi-GPU supernet training: {report['grid']['torchrun']}", soft_wrap=True)
+    print_report(report, console)

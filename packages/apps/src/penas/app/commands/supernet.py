@@ -4,6 +4,8 @@ onto :class:`~penas.app.study.supernet.SupernetTrainConfig` / ``SupernetEvalConf
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from ..cli import app
@@ -27,9 +29,11 @@ def _bar(console):
 @supernet_app.command("train")
 def train(
     space: str = typer.Argument(..., help="Search space with a registered supernet."),
-    preset: str = typer.Option(_T["preset"], help="Trainer preset: aw_nas_nb201 | pe_nas | pe_nas_macro."),
+    preset: str = typer.Option(None, help="Trainer preset: aw_nas_nb201 | pe_nas | pe_nas_macro | hess_topformer "
+                                          "(default: the supernet class's default_preset, else pe_nas)."),
     out: str = typer.Option(..., help="Checkpoint directory (last.pt, epochNNNN.pt)."),
-    epochs: int = typer.Option(None, help="Override the preset's epochs."),
+    epochs: int = typer.Option(None, help="Override the preset's epochs (epoch-based presets)."),
+    iterations: int = typer.Option(None, help="Override the schedule length in steps (iteration-based run)."),
     batch_size: int = typer.Option(None, help="Override the preset's batch size."),
     lr: float = typer.Option(None, help="Override the preset's learning rate."),
     sampler: str = typer.Option(None, help="Override the preset's path sampler."),
@@ -37,32 +41,44 @@ def train(
     save_every: int = typer.Option(_T["save_every"], help="Keep a checkpoint every E epochs (0: last.pt only)."),
     max_steps: int = typer.Option(None, help="Stop after this many steps in total."),
     resume: bool = typer.Option(False, "--resume/--no-resume", help="Continue from OUT/last.pt."),
-    data: str = typer.Option(_T["data"], help="synthetic[:N] | png-aug[:N] | cifar10:<dir>"),
+    data: str = typer.Option(_T["data"], help="synthetic[:N] | png-aug[:N] | cifar10:<dir> | ade20k:<dir> "
+                                              "(segmentation presets)"),
     channels: int = typer.Option(None, help="Supernet width C (default: the supernet's)."),
     cells: int = typer.Option(None, help="Supernet cells per stage N (default: the supernet's)."),
+    crop_size: int = typer.Option(_T["crop_size"], help="ade20k: training crop size (scale (4*crop, crop))."),
+    device: str = typer.Option(_T["device"], help="cpu | cuda | cuda:K (under torchrun: each rank's GPU)."),
+    workers: int = typer.Option(_T["workers"], help="Data-loading worker processes per rank (ade20k data)."),
     progress: bool = typer.Option(_T["progress"], "--progress/--no-progress"),
 ) -> None:
-    """Train SPACE's supernet with a preset; resumable, checkpoints every E epochs."""
+    """Train SPACE's supernet with a preset; resumable, checkpoints every E epochs.
+
+    Many GPUs: torchrun --nproc_per_node 4 -m penas.app supernet train topformer --data ade20k:DIR --out OUT
+    """
     from rich.console import Console
 
     from ..study.supernet import run_supernet_train
 
-    cfg = SupernetTrainConfig(space=space, preset=preset, out=out, epochs=epochs, batch_size=batch_size, lr=lr,
-                              sampler=sampler, seed=seed, save_every=save_every, max_steps=max_steps, resume=resume,
-                              data=data, channels=channels, cells=cells, progress=progress)
+    cfg = SupernetTrainConfig(space=space, preset=preset, out=out, epochs=epochs, iterations=iterations,
+                              batch_size=batch_size, lr=lr, sampler=sampler, seed=seed, save_every=save_every,
+                              max_steps=max_steps, resume=resume, data=data, channels=channels, cells=cells,
+                              crop_size=crop_size, device=device, workers=workers, progress=progress)
     console = Console()
+    progress = progress and int(os.environ.get("RANK", "0")) == 0  # one bar under torchrun
     if progress:
         with _bar(console) as bar:
             task = bar.add_task(f"supernet {space}", total=None)
             res = run_supernet_train(cfg, on_progress=lambda d, t: bar.update(task, completed=d, total=t))
     else:
         res = run_supernet_train(cfg)
+    if not res.is_main:
+        return
     if res.synthetic:
         console.print(f"[yellow]note: trained on synthetic data ({res.data_source})[/yellow]", soft_wrap=True)
     if res.resumed_from_step:
         console.print(f"resumed at step {res.resumed_from_step}", soft_wrap=True)
-    console.print(f"{space}: step {res.steps}/{res.total_steps}, epoch {res.epochs_done}, last loss "
-                  f"{res.last_loss:.4f}; data {res.data_source}; checkpoints: {', '.join(res.checkpoints)}",
+    ranks = f", {res.world_size} ranks" if res.world_size > 1 else ""
+    console.print(f"{space}: preset {res.preset}{ranks}; step {res.steps}/{res.total_steps}, epoch {res.epochs_done}, "
+                  f"last loss {res.last_loss:.4f}; data {res.data_source}; checkpoints: {', '.join(res.checkpoints)}",
                   soft_wrap=True)
 
 

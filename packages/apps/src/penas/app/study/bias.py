@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,12 +85,7 @@ def load_score_sets(cfg: BiasConfig, space: Any) -> list[ScoreSet]:
         from penas.estimators.store import ScoreStore
 
         store = ScoreStore(cfg.store)
-        con = sqlite3.connect(store.path)
-        try:
-            keys = con.execute("SELECT DISTINCT estimator, config_hash FROM scores WHERE space=? "
-                               "ORDER BY estimator, config_hash", (space.name,)).fetchall()
-        finally:
-            con.close()
+        keys = store.keys(space.name)
         if cfg.estimators:
             keys = [k for k in keys if k[0] in cfg.estimators]
         for est, chash in keys:

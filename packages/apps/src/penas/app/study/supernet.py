@@ -6,11 +6,23 @@ Data (``--data``): ``synthetic[:N]`` (seeded Gaussian images, N = 512 by default
 ``png-aug[:N]`` (the 20 shared CIFAR-10 PNGs + seeded crop/flip copies) or ``cifar10:<dir>``
 (the CIFAR-10 train split). The one-shot held-out batches are the last ``holdout`` fraction of
 that set (aw_nas: the last 20% of CIFAR-10 train).
+
+Segmentation supernets (``topformer*``, preset ``hess_topformer``) train on ``ade20k:<dir>``:
+``SegDataset(dir, "training", mode="train")`` with ``--crop-size`` crops (mmseg's ADE20K train
+pipeline at scale ``(4 * crop, crop)``). Each ``--data`` kind declares the task it feeds
+(:data:`TRAIN_DATA`), checked against the preset's ``task``. Without ``--preset`` the supernet
+class's ``default_preset`` attribute is used (``pe_nas`` when it has none).
+
+Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) training runs as DDP through
+:mod:`penas.supernets.dist`; only rank 0 writes files::
+
+    torchrun --nproc_per_node 4 -m penas.app supernet train topformer --data ade20k:DIR --out OUT
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,9 +38,10 @@ class SupernetTrainConfig:
     """``penas-app supernet train``."""
 
     space: str = "nb201"
-    preset: str = "pe_nas"  # a penas.supernets.trainer preset
+    preset: str | None = None  # a penas.supernets.trainer preset (None: the supernet's default_preset)
     out: str = ""
     epochs: int | None = None  # preset overrides (None: the preset's)
+    iterations: int | None = None  # schedule length in steps (iteration-based run; None: the preset's)
     batch_size: int | None = None
     lr: float | None = None
     sampler: str | None = None
@@ -39,6 +52,9 @@ class SupernetTrainConfig:
     data: str = "synthetic"
     channels: int | None = None  # supernet C (None: the supernet's default)
     cells: int | None = None  # supernet N
+    crop_size: int = 512  # segmentation data: training crop (and the resize scale (4 * crop, crop))
+    device: str = "cpu"  # cpu | cuda | cuda:K (single process; under torchrun each rank's GPU)
+    workers: int = 0  # data-loading worker processes per rank (map-style data such as ade20k)
     progress: bool = True
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +111,78 @@ def load_data(spec: str, space: Any, dataset: str) -> tuple[Any, Any, str]:
     raise ValueError(f"--data: expected synthetic[:N], png-aug[:N] or cifar10:<dir>, got {spec!r}")
 
 
+@dataclass(frozen=True)
+class TrainDataKind:
+    """One ``--data`` kind of ``supernet train``: the task it feeds and its loader
+    ``load(spec, space, dataset, cfg, seed) -> (data, source)``."""
+
+    task: str
+    load: Callable[[str, Any, str, SupernetTrainConfig, int], tuple[Any, str]]
+    usage: str
+
+
+def _classification_data(spec: str, space: Any, dataset: str, cfg: SupernetTrainConfig, seed: int
+                         ) -> tuple[Any, str]:
+    x, y, source = load_data(spec, space, dataset)
+    return (x, y), source
+
+
+def _ade20k_data(spec: str, space: Any, dataset: str, cfg: SupernetTrainConfig, seed: int) -> tuple[Any, str]:
+    from ..segmentation.data import SegDataset
+
+    root = spec.partition(":")[2]
+    if not root:
+        raise ValueError(f"--data: expected ade20k:<dir>, got {spec!r}")
+    ds = SegDataset(root, "training", mode="train", size=cfg.crop_size, crop=cfg.crop_size, seed=seed)
+    return ds, f"ade20k-training {root} ({len(ds)} images, {cfg.crop_size}px crops)"
+
+
+TRAIN_DATA: dict[str, TrainDataKind] = {
+    "synthetic": TrainDataKind("classification", _classification_data, "synthetic[:N]"),
+    "png-aug": TrainDataKind("classification", _classification_data, "png-aug[:N]"),
+    "cifar10": TrainDataKind("classification", _classification_data, "cifar10:<dir>"),
+    "ade20k": TrainDataKind("segmentation", _ade20k_data, "ade20k:<dir>"),
+}
+
+
+def load_train_data(spec: str, space: Any, dataset: str, cfg: SupernetTrainConfig, preset_name: str,
+                    task: str, seed: int) -> tuple[Any, str]:
+    """``(data, source)`` for ``supernet train --data``: tensors or a map-style dataset of the
+    preset's ``task``; one-line error naming ``--data``."""
+    from penas.supernets.trainer import PRESETS
+
+    kind = TRAIN_DATA.get(spec.partition(":")[0])
+    if kind is None:
+        raise ValueError(f"--data: expected one of {', '.join(k.usage for k in TRAIN_DATA.values())}, got {spec!r}")
+    if kind.task != task:
+        fits = ", ".join(k.usage for k in TRAIN_DATA.values() if k.task == task)
+        others = ", ".join(n for n, p in PRESETS.items() if p.task == kind.task)
+        raise ValueError(f"--data: preset {preset_name!r} trains {task} ({fits}), but {spec!r} is {kind.task} "
+                         f"data (its presets: {others})")
+    return kind.load(spec, space, dataset, cfg, seed)
+
+
+def _device(spec: str) -> Any:
+    import torch
+
+    try:
+        dev = torch.device(spec)
+    except RuntimeError:
+        raise ValueError(f"--device: expected cpu, cuda or cuda:K, got {spec!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device: {spec!r} requested but CUDA is not available")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device: expected cpu, cuda or cuda:K, got {spec!r}")
+    return dev
+
+
+def default_preset(space_name: str) -> str:
+    """The supernet class's ``default_preset`` attribute (``pe_nas`` unless the class overrides it)."""
+    from penas.supernets import SUPERNETS
+
+    return str(SUPERNETS.get(space_name).default_preset)
+
+
 def _supernet_kwargs(cfg: SupernetTrainConfig) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     if cfg.channels is not None:
@@ -115,12 +203,15 @@ class TrainSummary:
     data_source: str
     synthetic: bool
     resumed_from_step: int
+    preset: str = ""
+    is_main: bool = True  # False on DDP ranks other than 0 (they write nothing)
+    world_size: int = 1
 
 
 def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None = None) -> TrainSummary:
     from penas.spaces import SPACES, get_space
     from penas.supernets import SUPERNETS, get_supernet
-    from penas.supernets.trainer import SupernetTrainer, preset
+    from penas.supernets.trainer import preset
 
     if cfg.space not in SPACES:
         raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
@@ -132,31 +223,65 @@ def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None 
         raise ValueError(f"--save-every: expected a non-negative number of epochs, got {cfg.save_every}")
     if cfg.max_steps is not None and cfg.max_steps < 1:
         raise ValueError(f"--max-steps: expected a positive integer, got {cfg.max_steps}")
-    overrides = {k: getattr(cfg, k) for k in ("epochs", "batch_size", "lr", "sampler", "seed")
+    if cfg.iterations is not None and cfg.iterations < 1:
+        raise ValueError(f"--iterations: expected a positive integer, got {cfg.iterations}")
+    if cfg.crop_size < 1:
+        raise ValueError(f"--crop-size: expected a positive integer, got {cfg.crop_size}")
+    if cfg.workers < 0:
+        raise ValueError(f"--workers: expected a non-negative integer, got {cfg.workers}")
+    preset_name = cfg.preset if cfg.preset is not None else default_preset(cfg.space)
+    overrides = {k: getattr(cfg, k) for k in ("epochs", "iterations", "batch_size", "lr", "sampler", "seed")
                  if getattr(cfg, k) is not None}
-    tcfg = preset(cfg.preset, **overrides)
+    tcfg = preset(preset_name, **overrides)
+    if cfg.epochs is not None and tcfg.iterations is not None:
+        raise ValueError(f"--epochs: preset {preset_name!r} is iteration-based ({tcfg.iterations} iterations); "
+                         "set the length with --iterations")
     space = get_space(cfg.space)
     import torch
 
+    from penas.supernets import dist as sdist
+
+    device = None if "RANK" in os.environ else _device(cfg.device)  # under torchrun: each rank's own
     torch.manual_seed(tcfg.seed)  # deterministic initial weights (a resumed run loads its own)
     net = get_supernet(cfg.space, space=space, **_supernet_kwargs(cfg))
     dataset = net.cfg.get("dataset", space.datasets[0])
-    x, y, source = load_data(cfg.data, space, dataset)
+    data, source = load_train_data(cfg.data, space, dataset, cfg, preset_name, tcfg.task, tcfg.seed)
+    ctx = sdist.init_from_env() if "RANK" in os.environ and "WORLD_SIZE" in os.environ else None
+    try:
+        return _train(cfg, tcfg, preset_name, net, data, source, ctx, device, on_progress)
+    finally:
+        if ctx is not None:
+            sdist.shutdown()
+
+
+def _train(cfg: SupernetTrainConfig, tcfg: Any, preset_name: str, net: Any, data: Any, source: str, ctx: Any,
+           device: Any, on_progress: ProgressFn | None) -> TrainSummary:
+    from penas.supernets.trainer import SupernetTrainer
+
+    if ctx is not None:
+        device = ctx.device
+    if device is not None:
+        net = net.to(device)
     out = Path(cfg.out)
-    trainer = SupernetTrainer(net, (x, y), tcfg, ckpt_dir=out, resume=cfg.resume)
+    trainer = SupernetTrainer(net, data, tcfg, ckpt_dir=out, resume=cfg.resume, dist=ctx,
+                              device=device if ctx is None else None, num_workers=cfg.workers)
     start = trainer.state.step
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "train_config.json").write_text(json.dumps(
-        {"command": cfg.to_dict(), "train": tcfg.to_dict(), "supernet": json.loads(net.config_id()),
-         "data_source": source}, indent=1))
+    if trainer.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(
+            {"command": cfg.to_dict(), "preset": preset_name, "train": tcfg.to_dict(),
+             "supernet": json.loads(net.config_id()), "data_source": source,
+             "world_size": ctx.world_size if ctx is not None else 1}, indent=1))
     end = trainer.total_steps if cfg.max_steps is None else min(trainer.total_steps, cfg.max_steps)
     spe = trainer.steps_per_epoch
     saved: list[str] = []
     if on_progress is not None:
         on_progress(trainer.state.step, end)
+    ran = False
     while trainer.state.step < end:
         to_epoch_end = spe - trainer.state.step % spe
-        trainer.run(steps=min(to_epoch_end, end - trainer.state.step))
+        trainer.run(steps=min(to_epoch_end, end - trainer.state.step))  # ends by writing last.pt
+        ran = True
         if on_progress is not None:
             on_progress(trainer.state.step, end)
         ep = trainer.state.epoch
@@ -164,10 +289,12 @@ def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None 
             p = trainer.save(out / f"epoch{ep:04d}.pt")
             if p is not None:
                 saved.append(str(p))
-    last = trainer.save()
-    saved.append(str(last))
+    last = (trainer.checkpoint_path if trainer.is_main else None) if ran else trainer.save()
+    if last is not None:
+        saved.append(str(last))
     return TrainSummary(str(out), trainer.state.step, trainer.state.epoch, trainer.total_steps,
-                        trainer.state.last_loss, saved, source, source.startswith("synthetic"), start)
+                        trainer.state.last_loss, saved, source, source.startswith("synthetic"), start,
+                        preset_name, trainer.is_main, ctx.world_size if ctx is not None else 1)
 
 
 def select_eval_archs(space: Any, spec: str, seed: int) -> list[str]:
