@@ -28,13 +28,13 @@ torch = pytest.importorskip("torch")
 def seg_env(tmp_path_factory):
     """Tiny ADE20K-format data and a supernet checkpoint written by the trainer (2 steps)."""
     from penas.app.segmentation.data import SegDataset, make_tiny_ade20k
-    from penas.supernets.topformer import TopFormerSupernet
+    from penas.supernets import get_supernet
     from penas.supernets.trainer import SupernetTrainer, TrainConfig
 
     root = tmp_path_factory.mktemp("segsearch")
     data = make_tiny_ade20k(root / "ade", n_train=4, n_val=2, size=(48, 40))
     torch.manual_seed(0)
-    sn = TopFormerSupernet(get_space("topformer_tiny"))
+    sn = get_supernet("topformer_tiny")  # as `penas-app supernet train topformer_tiny` builds it
     ds = SegDataset(data, "training", "train", size=32, crop=32)
     cfg = TrainConfig(epochs=1, batch_size=2, iterations=2, scheduler="none", task="segmentation", lr=0.01)
     SupernetTrainer(sn, ds, cfg, ckpt_dir=root / "ck").run()

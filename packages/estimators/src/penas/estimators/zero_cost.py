@@ -14,6 +14,13 @@ architectures of a space under a named protocol.
 
 Invalid values (NaN/inf) are returned as NaN and counted (``ProxyScores.n_invalid``);
 they never become a sentinel like -1e8.
+
+``ZeroCostEstimator(device=...)`` (default ``"cpu"``) scores with the model and the batches on
+that device. The model is still built (and seeded) on CPU, then moved, so every device starts
+from the same weights. Like ``OneShotEstimator``'s ``device``, it is an execution detail and not
+part of :meth:`ZeroCostEstimator.config` (the store key): CPU scores are exactly those of an
+estimator without the option, and a GPU score is the same quantity up to floating-point
+rounding; rows scored off the CPU record their device in the provenance ``extra``.
 """
 
 from __future__ import annotations
@@ -170,6 +177,7 @@ class ZeroCostEstimator(Estimator):
     ``proxy``: a registered proxy name. ``protocol``: ``zero-cost-nas`` or ``aw_nas``.
     ``seed``/``batch_size``/``n_batches`` default to the protocol's (aw_nas: first seed, one
     batch). ``data``: see :func:`resolve_batches`. ``build_kwargs`` go to ``space.build``.
+    ``device``: where the model and batches live while scoring (not in :meth:`config`).
     """
 
     name = "zero_cost"
@@ -185,7 +193,9 @@ class ZeroCostEstimator(Estimator):
         batch_size: int | None = None,
         n_batches: int | None = None,
         build_kwargs: dict[str, Any] | None = None,
+        device: str = "cpu",
     ) -> None:
+        self.device = _as_device(device)
         self.spec = get_proxy(proxy)
         self.protocol = get_protocol(protocol)
         self.dataset = dataset if dataset is not None else space.datasets[0]
@@ -198,6 +208,7 @@ class ZeroCostEstimator(Estimator):
         self.build_kwargs = dict(build_kwargs or {})
         self._data = data
         self._batches: list[Batch] | None = None
+        self._on_device: list[Batch] | None = None  # self._batches on self.device
         self.name = self.spec.name
         self.higher_is_better = self.spec.higher_is_better
         super().__init__(space)
@@ -237,12 +248,32 @@ class ZeroCostEstimator(Estimator):
         }
 
     def provenance(self, arch_id: str, **extra: Any) -> Provenance:
+        if self.device.type != "cpu":
+            extra.setdefault("device", str(self.device))
         return super().provenance(arch_id, protocol=self.protocol.name, **extra)
+
+    # --- device ------------------------------------------------------------------------------
+    def to_device(self, device: str | torch.device) -> ZeroCostEstimator:
+        """Score on ``device`` from now on (in place, like ``nn.Module.to``); returns ``self``."""
+        dev = _as_device(device)
+        if dev != self.device:
+            self.device, self._on_device = dev, None
+        return self
+
+    def device_batches(self) -> list[Batch]:
+        """:meth:`batches` on :attr:`device` (the CPU batches themselves on CPU)."""
+        if self.device.type == "cpu":
+            return self.batches()
+        if self._on_device is None:
+            self._on_device = _batches_to(self.batches(), self.device)
+        return self._on_device
 
     # --- scoring -----------------------------------------------------------------------------
     def build(self, arch: Any, seed: int) -> nn.Module:
+        """The seeded CPU build, moved to :attr:`device`."""
         torch.manual_seed(seed)
-        return self.space.build(arch, self.dataset, **self.build_kwargs)
+        model = self.space.build(arch, self.dataset, **self.build_kwargs)
+        return model if self.device.type == "cpu" else model.to(self.device)
 
     def _score_fns(self) -> tuple[LossFn, OutputFn]:
         return getattr(self.space, "loss_fn", task_loss), getattr(self.space, "output_fn", default_output)
@@ -253,7 +284,7 @@ class ZeroCostEstimator(Estimator):
         loss_fn, output_fn = self._score_fns()
         model = self.build(arch, s)
         per_batch = [
-            score_module(model, b, proxies, loss_fn=loss_fn, seed=s, output_fn=output_fn) for b in self.batches()
+            score_module(model, b, proxies, loss_fn=loss_fn, seed=s, output_fn=output_fn) for b in self.device_batches()
         ]
         return {p: float(np.mean([r[p] for r in per_batch])) for p in proxies}
 
@@ -273,8 +304,9 @@ class ZeroCostEstimator(Estimator):
         other = ZeroCostEstimator(
             self.space, proxy=proxy, protocol=self.protocol.name, dataset=self.dataset, data=self._data,
             seed=self.seed, batch_size=self.batch_size, n_batches=self.n_batches, build_kwargs=self.build_kwargs,
+            device=str(self.device),
         )
-        other._batches = self._batches
+        other._batches, other._on_device = self._batches, self._on_device
         return other
 
     def aw_nas_grid(self, arch: Any, proxies: Sequence[str]) -> dict[tuple[int, int], dict[str, float]]:
@@ -284,6 +316,8 @@ class ZeroCostEstimator(Estimator):
             self._data, proto, max(proto.n_batches), self.batch_size, self.input_shape,
             self.space.num_classes(self.dataset),
         )
+        if self.device.type != "cpu":
+            batches = _batches_to(batches, self.device)
         loss_fn, output_fn = self._score_fns()
         out: dict[tuple[int, int], dict[str, float]] = {}
         for s in proto.seeds:
@@ -298,6 +332,17 @@ class ZeroCostEstimator(Estimator):
         ids = [self.space.format(a) for a in parsed]
         vals = self.score_all(parsed)[self.spec.name]
         return ScoreResult(ids, vals, [self.provenance(i) for i in ids])
+
+
+def _as_device(device: str | torch.device) -> torch.device:
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+
+
+def _batches_to(batches: Sequence[Batch], device: torch.device) -> list[Batch]:
+    return [Batch(b.inputs.to(device), b.targets.to(device), b.source) for b in batches]
 
 
 # One registration for the generic estimator and one per proxy name. ``params`` and

@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..runs import RunError
-
 #: Zero-cost proxies of the segmentation vote (they give finite scores on dense outputs).
 SEG_PROXIES = ("nwot", "synflow", "zen", "l2_norm")
 
@@ -77,6 +75,8 @@ class SegSearchConfig:
         d = {k: v for k, v in d.items() if k != "kind"}
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
+            from ..runs import RunError  # (runs imports configs, which imports this module)
+
             raise RunError(f"config: unknown segmentation search fields {unknown}")
         return cls(**d)
 

@@ -213,10 +213,10 @@ class SupernetMIoU:
 
     def supernet(self) -> Any:
         if self._supernet is None:
-            from penas.supernets.topformer import TopFormerSupernet
+            from penas.supernets import get_supernet
             from penas.supernets.trainer import load_supernet_weights
 
-            sn = TopFormerSupernet(self.space)
+            sn = get_supernet(self.space.name)
             load_supernet_weights(sn, self.checkpoint)
             self._supernet = sn.to(self.data.device).eval()
         return self._supernet

@@ -20,7 +20,7 @@ Sections (``penas-app config dump study`` prints every default)::
       ...                      # ... or give existing checkpoints: [a.pt, b.pt] (no training)
     one_shot: {enabled: true, bn_mode: train, metric: acc, batch_size: 64, n_batches: 4, per_batch: true}
     zero_shot: {proxies: [nwot, synflow], seeds: [20, 2020, 202020], batches: [1], batch_size: 16, data: auto}
-    executor: local            # local | process:N | ray
+    executor: local            # local | process:N | ray | gpus | gpus:0,2
     criteria: {ratios: [0.01, 0.05, 0.1, 0.5, 1.0], ks: [5, 10]}
 """
 
@@ -85,6 +85,32 @@ class CriteriaSection:
     ks: list[int] = field(default_factory=lambda: [5, 10])
 
 
+EXECUTORS = "local | process:N (N >= 1) | ray | gpus | gpus:I,J,.. (CUDA indexes)"
+
+
+def parse_executor(spec: str, where: str = "study.yaml") -> tuple[str, list[int] | None]:
+    """``executor:`` -> ``(kind, arg)``: ``("local", None)``, ``("process", [N])``, ``("ray", None)``,
+    ``("gpus", None)`` (every visible CUDA device) or ``("gpus", [i, j])``. Syntax only; whether
+    the GPUs exist is checked when the executor is made."""
+    err = ValueError(f"{where}: executor: expected {EXECUTORS}, got {spec!r}")
+    if not isinstance(spec, str):
+        raise err
+    kind, sep, arg = spec.partition(":")
+    if kind in ("local", "ray", "gpus") and not sep:
+        return kind, None
+    parts = arg.split(",")
+    if not sep or not all(p.isdigit() for p in parts):
+        raise err
+    nums = [int(p) for p in parts]
+    if kind == "process" and len(nums) == 1 and nums[0] >= 1:
+        return kind, nums
+    if kind == "gpus":
+        if len(set(nums)) != len(nums):
+            raise ValueError(f"{where}: executor: {spec}: a CUDA index is listed twice")
+        return kind, nums
+    raise err
+
+
 @dataclass
 class StudyConfig:
     """``penas-app study``."""
@@ -98,7 +124,7 @@ class StudyConfig:
     supernet: SupernetSection = field(default_factory=SupernetSection)
     one_shot: OneShotSection = field(default_factory=OneShotSection)
     zero_shot: ZeroShotSection = field(default_factory=ZeroShotSection)
-    executor: str = "local"  # local | process:N | ray
+    executor: str = "local"  # local | process:N | ray | gpus | gpus:0,2
     criteria: CriteriaSection = field(default_factory=CriteriaSection)
     bias: bool = False  # also run `analyze bias` on the store into <out>/bias
     plots: bool = True
@@ -129,9 +155,7 @@ class StudyConfig:
             n = a.split(":", 1)[1]
             if not n.isdigit() or int(n) < 1:
                 raise bad("archs", "sample:N with N >= 1", a)
-        ex = self.executor
-        if not (ex in ("local", "ray") or (ex.startswith("process:") and ex[8:].isdigit() and int(ex[8:]) >= 1)):
-            raise bad("executor", "local | process:N (N >= 1) | ray", ex)
+        parse_executor(self.executor, where)
         sn, os_, zs, cr = self.supernet, self.one_shot, self.zero_shot, self.criteria
         unknown = sorted(set(sn.overrides) - set(TRAIN_OVERRIDES))
         if unknown:

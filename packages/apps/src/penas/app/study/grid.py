@@ -13,7 +13,10 @@ second run computes nothing and a killed run resumes):
 3. **zero-shot** -- every (proxy, init seed, number of averaged batches) (``penas-app zero-shot``).
 
 Executors (``executor:``): ``local`` runs the stages in this process, in order (zero-shot
-builds each arch once per seed for every proxy and batch count). ``process:N`` and ``ray`` hand
+builds each arch once per seed for every proxy and batch count). ``gpus`` (every visible CUDA
+device) and ``gpus:0,2`` (those) start one spawned worker per device with
+``LocalExecutor(devices=[...])``; estimators with a ``to_device`` method are moved to the
+worker's GPU. ``process:N`` and ``ray`` hand
 shards of archs to :mod:`penas.estimators.executors` (``LocalExecutor(workers=N)`` with spawned
 workers of one torch thread each, or ``RayExecutor``): zero-shot per (seed, batch count) with all
 proxies on one build, one-shot per checkpoint through ``run_sweep``. Workers write their rows
@@ -30,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import TRAIN_OVERRIDES, StudyConfig
+from .config import TRAIN_OVERRIDES, StudyConfig, parse_executor
 
 LogFn = Callable[[str], None]
 
@@ -81,20 +84,25 @@ def _log(on_log: LogFn | None, msg: str) -> None:
         on_log(msg)
 
 
-def make_executor(spec: str) -> Any:
-    """``local`` -> None (in-process stages); ``process:N`` / ``ray`` -> a penas executor."""
-    from penas.estimators.executors import LocalExecutor, RayExecutor
+def make_executor(spec: str, where: str = "study.yaml") -> Any:
+    """``local`` -> None (in-process stages); ``process:N`` / ``ray`` -> a penas executor;
+    ``gpus`` / ``gpus:0,2`` -> one spawned worker per CUDA device (all visible ones / those)."""
+    from penas.estimators.executors import LocalExecutor, RayExecutor, gpu_devices
 
-    if spec == "local":
+    kind, arg = parse_executor(spec, where)
+    if kind == "local":
         return None
-    if spec.startswith("process:"):
-        return LocalExecutor(workers=int(spec.split(":", 1)[1]))
-    if spec == "ray":
+    if kind == "process":
+        return LocalExecutor(workers=arg[0])
+    if kind == "gpus":
         try:
-            return RayExecutor()
-        except ImportError:
-            raise ValueError("study.yaml: executor: ray needs ray: pip install 'penas-estimators[ray]'") from None
-    raise ValueError(f"executor: expected local | process:N | ray, got {spec!r}")
+            return LocalExecutor(devices=gpu_devices(arg))
+        except ValueError as e:
+            raise ValueError(f"{where}: executor: {spec}: {e}; use local or process:N") from None
+    try:
+        return RayExecutor()
+    except ImportError:
+        raise ValueError(f"{where}: executor: ray needs ray: pip install 'penas-estimators[ray]'") from None
 
 
 # --- supernet ---------------------------------------------------------------------------------
