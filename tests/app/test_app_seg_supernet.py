@@ -75,6 +75,7 @@ def test_default_preset_comes_from_the_supernet_class(space, expected):
     [
         (["--data", "ade20k:{tmp}"], "--data: expected an ADE20K directory"),  # bad layout
         (["--data", "ade20k:{ade}/images"], "--data: expected an ADE20K directory"),
+        (["--data", "{tmp}"], "--data: expected an ADE20K directory"),  # a bare dir, wrong layout
         (["--data", "synthetic"], "--data: preset 'hess_topformer' trains segmentation"),
         (["--data", "ade20k:{ade}", "--epochs", "2"], "--epochs"),
         (["--data", "ade20k:{ade}", "--crop-size", "0"], "--crop-size"),
@@ -94,3 +95,17 @@ def test_classification_preset_with_segmentation_data_names_the_fix(ade, tmp_pat
     code, _, err = run_cli(["supernet", "train", "topformer_tiny", "--preset", "pe_nas", "--data", f"ade20k:{ade}",
                             "--out", str(tmp_path / "o"), "--no-progress"], capsys)
     assert code == 2 and "hess_topformer" in err and err.count("\n") == 1, err
+
+
+def test_issue_spelling_bare_dir_and_default_preset(ade, tmp_path, capsys, monkeypatch):
+    """`penas-app supernet train topformer_tiny --data ADE20K_DIR`: no --preset (the supernet's
+    default, hess_topformer) and a bare directory read as ADE20K."""
+    from penas.supernets import trainer
+
+    small = trainer.preset("hess_topformer", paths_per_step=2, warmup_iters=1, lr=1e-3)
+    monkeypatch.setitem(trainer.PRESETS, "hess_topformer", small)
+    code, out, err = run_cli(["supernet", "train", "topformer_tiny", "--data", str(ade), "--crop-size", "32",
+                              "--batch-size", "2", "--max-steps", "1", "--out", str(tmp_path / "o"),
+                              "--no-progress"], capsys)
+    assert code == 0, err
+    assert "preset hess_topformer" in out and "ade20k-training" in out and "step 1/" in out

@@ -42,7 +42,8 @@ def train(
     max_steps: int = typer.Option(None, help="Stop after this many steps in total."),
     resume: bool = typer.Option(False, "--resume/--no-resume", help="Continue from OUT/last.pt."),
     data: str = typer.Option(_T["data"], help="synthetic[:N] | png-aug[:N] | cifar10:<dir> | ade20k:<dir> "
-                                              "(segmentation presets)"),
+                                              "(segmentation presets) | a bare <dir> (the preset task's "
+                                              "format: cifar10 or ade20k)"),
     channels: int = typer.Option(None, help="Supernet width C (default: the supernet's)."),
     cells: int = typer.Option(None, help="Supernet cells per stage N (default: the supernet's)."),
     crop_size: int = typer.Option(_T["crop_size"], help="ade20k: training crop size (scale (4*crop, crop))."),

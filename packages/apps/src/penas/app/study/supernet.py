@@ -144,6 +144,9 @@ TRAIN_DATA: dict[str, TrainDataKind] = {
     "ade20k": TrainDataKind("segmentation", _ade20k_data, "ade20k:<dir>"),
 }
 
+#: What a bare ``--data DIR`` means for each task (``penas-app supernet train topformer --data ADE20K_DIR``).
+DIR_KIND: dict[str, str] = {"classification": "cifar10", "segmentation": "ade20k"}
+
 
 def load_train_data(spec: str, space: Any, dataset: str, cfg: SupernetTrainConfig, preset_name: str,
                     task: str, seed: int) -> tuple[Any, str]:
@@ -152,6 +155,9 @@ def load_train_data(spec: str, space: Any, dataset: str, cfg: SupernetTrainConfi
     from penas.supernets.trainer import PRESETS
 
     kind = TRAIN_DATA.get(spec.partition(":")[0])
+    if kind is None and Path(spec).is_dir():  # a bare directory: the preset task's dataset format
+        spec = f"{DIR_KIND[task]}:{spec}"
+        kind = TRAIN_DATA[DIR_KIND[task]]
     if kind is None:
         raise ValueError(f"--data: expected one of {', '.join(k.usage for k in TRAIN_DATA.values())}, got {spec!r}")
     if kind.task != task:
