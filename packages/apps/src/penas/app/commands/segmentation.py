@@ -42,6 +42,8 @@ def eval_(
     seed: int = typer.Option(_E["seed"], help="Seed of the calibration batches and augmentation."),
     device: str = typer.Option(_E["device"], help="torch device (cpu, cuda, cuda:1, ...)."),
     out: str = typer.Option(None, help="Result JSON (a per-class CSV is written next to it)."),
+    metric_backend: str = typer.Option(_E["metric_backend"], help="Who counts the pixels: penas | torchmetrics | "
+                                                                  "mmseg (same mmseg IoUMetric definition)."),
     progress: bool = typer.Option(_E["progress"], "--progress/--no-progress"),
 ) -> None:
     """mIoU / pixel accuracy / per-class IoU of a TopFormer config on ADE20K-format data."""
@@ -53,7 +55,7 @@ def eval_(
 
     cfg = SegEvalConfig(config=config, data=data, space=space, checkpoint=checkpoint, calib_batches=calib_batches,
                         calib_batch_size=calib_batch_size, limit=limit, size=size, seed=seed, device=device,
-                        out=out, progress=progress)
+                        out=out, metric_backend=metric_backend, progress=progress)
     console = Console()
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from penas.metrics.segmentation import SegmentationMeter, SegmentationScores
+from penas.metrics.segmentation import SegmentationScores
 from penas.spaces import get_space
 from penas.spaces.base import ArchParseError
 
@@ -49,6 +49,7 @@ class SegEvalConfig:
     seed: int = 0
     device: str = "cpu"
     out: str | None = None  # result JSON (+ per-class CSV next to it)
+    metric_backend: str = "penas"  # penas | torchmetrics | mmseg (who counts; same metric definition)
     progress: bool = True
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,16 +159,19 @@ def recalibrate_bn(model: nn.Module, dataset: SegDataset, n_batches: int = 64, b
 
 def evaluate(model: nn.Module, dataset: SegDataset, device: str = "cpu", limit: int | None = None,
              on_progress: Callable[[int, int], None] | None = None,
-             num_classes: int = ADE20K_NUM_CLASSES) -> SegmentationScores:
-    """mIoU / aAcc / mAcc / per-class IoU of ``model`` on ``dataset`` (test pipeline), batch 1."""
+             num_classes: int = ADE20K_NUM_CLASSES, metric_backend: str = "penas") -> SegmentationScores:
+    """mIoU / aAcc / mAcc / per-class IoU of ``model`` on ``dataset`` (test pipeline), batch 1;
+    ``metric_backend`` picks who counts the pixels (:mod:`penas.app.segmentation.backends`)."""
     import torch
     import torch.nn.functional as F
 
     n = len(dataset) if limit is None else min(limit, len(dataset))
     if n < 1:
         raise ValueError("--limit: no images to evaluate")
+    from .backends import make_meter
+
+    meter = make_meter(metric_backend, num_classes, IGNORE_INDEX)
     model.to(device).eval()
-    meter = SegmentationMeter(num_classes, IGNORE_INDEX)
     with torch.inference_mode():
         for i in range(n):
             img, label = dataset[i]
@@ -208,6 +212,9 @@ def run_eval(cfg: SegEvalConfig, on_progress: Callable[[str, int, int], None] | 
     from .data import SegDataset
 
     cfg.validate()
+    from .backends import make_meter
+
+    make_meter(cfg.metric_backend, ADE20K_NUM_CLASSES)  # an unknown or missing backend fails before any work
     space = resolve_space(cfg.space)
     arch = load_config(cfg.config, space)
     val = SegDataset(cfg.data, "validation", "test", size=cfg.size, limit=cfg.limit)
@@ -224,7 +231,7 @@ def run_eval(cfg: SegEvalConfig, on_progress: Callable[[str, int, int], None] | 
 
     if train is not None:
         recalibrate_bn(model, train, cfg.calib_batches, cfg.calib_batch_size, cfg.seed, cfg.device, cb("BN recalib"))
-    scores = evaluate(model, val, cfg.device, on_progress=cb("eval"))
+    scores = evaluate(model, val, cfg.device, on_progress=cb("eval"), metric_backend=cfg.metric_backend)
     res = SegEvalResult(space.format(arch), space.name, cfg.checkpoint, train is not None,
                         space.flops(arch, resolution=512), space.params(arch), scores)
     if cfg.out is not None:
