@@ -186,7 +186,12 @@ def test_device_pool_workers_report_distinct_slots(tmp_path):
 def test_device_pool_scores_equal_the_local_executor(tmp_path):
     ids = [f"a{i}" for i in range(8)]
     seq, pool = ScoreStore(tmp_path / "seq.db"), ScoreStore(tmp_path / "pool.db")
-    r1 = run_multi_sweep(zc("snip"), ["snip", "synflow"], ids, seq, LocalExecutor(1), shard_size=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # what every pool worker uses: bit-equal reductions
+    try:
+        r1 = run_multi_sweep(zc("snip"), ["snip", "synflow"], ids, seq, LocalExecutor(1), shard_size=2)
+    finally:
+        torch.set_num_threads(threads)
     r2 = run_multi_sweep(zc("snip"), ["snip", "synflow"], ids, pool, LocalExecutor(devices=["cpu", "cpu"]),
                          shard_size=2)
     assert {p: r.n_computed for p, r in r1.items()} == {p: r.n_computed for p, r in r2.items()} == {"snip": 8,
@@ -257,3 +262,26 @@ def test_ray_gpu_actors_match_cpu():
     assert {t["index"] for t in _tags(results)} == {0}
     got = {i: v for r in results for i, v in zip(r[0], r[1], strict=True)}
     np.testing.assert_allclose([got[i] for i in ids], zc("snip").score(ids), rtol=1e-4)
+
+
+def test_one_shot_to_device_cpu_keeps_scores_and_key():
+    """`to_device` (what a device-pinned pool worker calls) moves the supernet; on CPU nothing changes."""
+    import numpy as np
+    import torch
+
+    from penas.estimators.one_shot import OneShotEstimator
+    from penas.spaces import get_space
+    from penas.supernets import get_supernet
+
+    space = get_space("nb201")
+    torch.manual_seed(0)
+    net = get_supernet("nb201", space=space, C=4, N=1, layout="aw_nas")
+    g = torch.Generator().manual_seed(1)
+    data = (torch.randn(40, 3, 8, 8, generator=g), torch.randint(0, 10, (40,), generator=g))
+    kw = dict(supernet=net, data=data, batch_size=4, recal_batches=2, progress=False)
+    ids = [space.format(space.sample(np.random.default_rng(i))) for i in range(3)]
+    a = OneShotEstimator(space, **kw)
+    before = a.score_result(ids)
+    key = a.config_hash
+    assert a.to_device("cpu") is a and a.device.type == "cpu"
+    assert np.array_equal(a.score_result(ids).scores, before.scores) and a.config_hash == key

@@ -173,6 +173,13 @@ class OneShotEstimator(Estimator):
 
     # --- one arch ---------------------------------------------------------------------------
     @torch.no_grad()
+    def to_device(self, device: str | torch.device) -> OneShotEstimator:
+        """Score on ``device`` from now on (in place, like ``nn.Module.to``); returns ``self``.
+        The device is an execution detail: it is not part of the cache key."""
+        self.device = torch.device(device)
+        self.supernet.to(self.device)
+        return self
+
     def evaluate(self, arch: Any) -> list[float]:
         """Per-batch scores of one arch (accuracy or negated loss)."""
         sub = self.supernet.subnet(arch)

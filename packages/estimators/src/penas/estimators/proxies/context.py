@@ -183,7 +183,8 @@ class ProxyContext:
         """Run a pass from the pristine state under a fixed seed; restore the model after it."""
         if self._snapshot is None:
             raise RuntimeError("ProxyContext.isolated() used outside session()")
-        with torch.random.fork_rng(devices=[]):
+        dev = self.inputs.device
+        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
             torch.manual_seed(self.seed)
             try:
                 yield
@@ -248,7 +249,7 @@ class ProxyContext:
                     c = (inp[0].detach().reshape(inp[0].shape[0], -1) > 0).to(torch.float32)
                     s = c.sum(1)
                     k = 2.0 * (c @ c.t()) - s[:, None] - s[None, :] + float(c.shape[1])
-                    K[...] += k.to(torch.float64).numpy()
+                    K[...] += k.to(torch.float64).cpu().numpy()
 
             for m in self.model.modules():
                 if _is_relu(m):

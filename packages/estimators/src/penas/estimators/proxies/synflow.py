@@ -29,7 +29,7 @@ def _synflow_terms(ctx: ProxyContext, bn: bool) -> list[tuple[torch.Tensor, torc
                 t.abs_()
     model.double()
     ws = ctx.weights()
-    x = torch.ones([1, *ctx.inputs.shape[1:]], dtype=torch.float64)
+    x = torch.ones([1, *ctx.inputs.shape[1:]], dtype=torch.float64, device=ctx.inputs.device)
     if bn:
         try:
             out = ctx.forward(x)

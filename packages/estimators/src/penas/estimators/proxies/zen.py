@@ -56,8 +56,9 @@ def zen(ctx: ProxyContext) -> float:
     with ctx.isolated(), torch.no_grad():
         gaussian_init(ctx.model, gen)
         shape = list(ctx.inputs.shape)
-        x1 = torch.randn(shape, generator=gen, dtype=ctx.inputs.dtype)
-        x2 = torch.randn(shape, generator=gen, dtype=ctx.inputs.dtype)
+        # drawn on the CPU generator (same numbers on every device), then moved to the model's device
+        x1 = torch.randn(shape, generator=gen, dtype=ctx.inputs.dtype).to(ctx.inputs.device)
+        x2 = torch.randn(shape, generator=gen, dtype=ctx.inputs.dtype).to(ctx.inputs.device)
         f1 = _pre_gap(ctx, x1)
         f2 = _pre_gap(ctx, x1 + MIXUP_GAMMA * x2)
         diff = (f1 - f2).abs().to(torch.float64)

@@ -31,7 +31,7 @@ def zico(ctx: ProxyContext) -> float:
             gs = torch.autograd.grad(loss, ws, allow_unused=True)
             for i, g in enumerate(gs):
                 if g is not None:
-                    per_layer[i].append(g.detach().reshape(-1).to(torch.float64).numpy())
+                    per_layer[i].append(g.detach().reshape(-1).to(torch.float64).cpu().numpy())
     score = 0.0
     for grads in per_layer:
         if len(grads) < SPLITS:
