@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 def find_bench_root() -> Path | None:
     env = os.environ.get("PENAS_DATA")
     if env and Path(env).is_dir():
-        return Path(env)
+        return Path(env).absolute()  # tests change directory and start subprocesses
     shared = REPO.parent / "shared" / "benchmarks"
     return shared if shared.is_dir() else None
 
@@ -36,6 +36,9 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     """Point the user cache at a per-session temp dir so tests never write to $HOME."""
     cache = tmp_path_factory.getbasetemp() / "xdg-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    env = os.environ.get("PENAS_DATA")
+    if env and not Path(env).is_absolute():
+        monkeypatch.setenv("PENAS_DATA", str(Path(env).absolute()))
     if "PENAS_DATA" not in os.environ:
         root = find_bench_root()
         if root is not None:

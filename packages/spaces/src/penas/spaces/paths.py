@@ -23,10 +23,10 @@ def user_cache_dir() -> Path:
 def data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The data root: ``explicit`` if given, else ``$PENAS_DATA``, else the user cache dir."""
     if explicit is not None:
-        return Path(explicit).expanduser()
+        return Path(explicit).expanduser().absolute()
     env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
+    if env:  # absolute, so a later chdir or a worker process sees the same root
+        return Path(env).expanduser().absolute()
     return user_cache_dir()
 
 
