@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -30,17 +31,8 @@ from penas.estimators.one_shot import BN_MODES, OneShotEstimator
 from penas.spaces import get_space
 from penas.spaces.paths import data_root
 from penas.supernets import get_supernet
-from penas.supernets.samplers import PathSampler
+from penas.supernets.samplers import FixedSampler
 from penas.supernets.trainer import SupernetTrainer, preset
-
-
-class _Fixed(PathSampler):
-    def __init__(self, supernet, arch):
-        super().__init__(supernet, 1)
-        self.arch = arch
-
-    def draw(self, rng):
-        return [self.arch]
 
 
 def synthetic_set(n: int, seed: int = 0, hw: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,7 +60,7 @@ def throughput(a: argparse.Namespace) -> None:
     sn = get_supernet("nb201", layout="pe_nas")
     uniform = SupernetTrainer(sn, (x, y), cfg)
     fixed = SupernetTrainer(get_supernet("nb201", layout="pe_nas"), (x, y), cfg)
-    fixed.sampler = _Fixed(fixed.supernet, arch)
+    fixed.sampler = FixedSampler(fixed.supernet, arch)
     net = space.build(arch)
     opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
     it = iter(range(10**9))
@@ -178,7 +170,7 @@ def main() -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--bn-modes", nargs="+", default=["train"], choices=BN_MODES)
     e.add_argument("--out", default="/tmp/penas_supernet_evidence")
-    a = ap.parse_args()
+    a = ap.parse_args(sys.argv[1:] or ["throughput"])  # `make bench` runs every script without arguments
     {"throughput": throughput, "evidence": evidence}[a.cmd](a)
 
 

@@ -22,17 +22,8 @@ import torch
 
 from penas.app.segmentation.data import SegDataset, make_tiny_ade20k
 from penas.supernets import get_supernet
-from penas.supernets.samplers import PathSampler
+from penas.supernets.samplers import FixedSampler
 from penas.supernets.trainer import SupernetTrainer, preset, segmentation_loss
-
-
-class _Fixed(PathSampler):
-    def __init__(self, supernet, arch):
-        super().__init__(supernet, 1)
-        self.arch = arch
-
-    def draw(self, rng):
-        return [self.arch]
 
 
 def _rate(fn, steps: int, batch: int) -> float:
@@ -61,7 +52,7 @@ def main() -> None:
         sand = SupernetTrainer(get_supernet(name), ds, cfg)
         largest = sand.sampler.largest
         fixed = SupernetTrainer(get_supernet(name), ds, cfg)
-        fixed.sampler = _Fixed(fixed.supernet, largest)
+        fixed.sampler = FixedSampler(fixed.supernet, largest)
         net = sand.supernet.space.build(largest)
         net.train()
         opt = torch.optim.AdamW(net.parameters(), lr=1.2e-4, weight_decay=0.01)

@@ -34,6 +34,18 @@ class PathSampler(ABC):
         """The archs trained on in one step."""
 
 
+class FixedSampler(PathSampler):
+    """Always the same arch (not registered: it needs the arch). For single-path baselines,
+    e.g. timing the supernet's slicing overhead on one config."""
+
+    def __init__(self, supernet: Supernet, arch: Any) -> None:
+        super().__init__(supernet, 1)
+        self.arch = arch
+
+    def draw(self, rng: np.random.Generator) -> list[Any]:
+        return [self.arch]
+
+
 @register_sampler("uniform")
 class UniformSampler(PathSampler):
     """Independent uniform draws from the space (SPOS / PE-NAS ``RAND``)."""
