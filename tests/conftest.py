@@ -8,6 +8,7 @@ beside the repository. Tests that need it take the ``bench_root`` fixture and ar
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,14 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
         root = find_bench_root()
         if root is not None:
             monkeypatch.setenv("PENAS_DATA", str(root))
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    """A test may pin torch's thread count; restore it so no later test depends on the order."""
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

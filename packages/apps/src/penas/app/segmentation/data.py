@@ -106,7 +106,15 @@ def _resize_image(img: np.ndarray, w: int, h: int):
 
     t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()
     if (t.shape[1], t.shape[2]) != (h, w):
-        t = F.interpolate(t[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        # torch's CPU bilinear kernel rounds differently with the thread count, and the uint8
+        # rounding turns that into whole grey levels: pin one thread (what DataLoader workers
+        # use) so an image is the same in the main process, in a worker and on any machine
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            t = F.interpolate(t[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+        finally:
+            torch.set_num_threads(threads)
         t = t.round_().clamp_(0, 255)
     return t
 
