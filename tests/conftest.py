@@ -55,3 +55,15 @@ def _restore_torch_threads():
     torch = sys.modules.get("torch")
     if torch is not None and threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Pin torch to one thread for the test, as every process-pool worker is: reductions then give
+    bit-equal results in this process and in the workers."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

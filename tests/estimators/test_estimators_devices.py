@@ -183,15 +183,10 @@ def test_device_pool_workers_report_distinct_slots(tmp_path):
 
 
 @pytest.mark.slow
-def test_device_pool_scores_equal_the_local_executor(tmp_path):
+def test_device_pool_scores_equal_the_local_executor(tmp_path, one_torch_thread):
     ids = [f"a{i}" for i in range(8)]
     seq, pool = ScoreStore(tmp_path / "seq.db"), ScoreStore(tmp_path / "pool.db")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # what every pool worker uses: bit-equal reductions
-    try:
-        r1 = run_multi_sweep(zc("snip"), ["snip", "synflow"], ids, seq, LocalExecutor(1), shard_size=2)
-    finally:
-        torch.set_num_threads(threads)
+    r1 = run_multi_sweep(zc("snip"), ["snip", "synflow"], ids, seq, LocalExecutor(1), shard_size=2)
     r2 = run_multi_sweep(zc("snip"), ["snip", "synflow"], ids, pool, LocalExecutor(devices=["cpu", "cpu"]),
                          shard_size=2)
     assert {p: r.n_computed for p, r in r1.items()} == {p: r.n_computed for p, r in r2.items()} == {"snip": 8,

@@ -32,7 +32,7 @@ def zc(proxy: str = "snip") -> ZeroCostEstimator:
 
 
 @pytest.mark.slow
-def test_sequential_and_process_pool_store_identical_scores(tmp_path):
+def test_sequential_and_process_pool_store_identical_scores(tmp_path, one_torch_thread):
     seq, pool = ScoreStore(tmp_path / "seq.db"), ScoreStore(tmp_path / "pool.db")
     r1 = run_sweep(zc(), IDS, seq, LocalExecutor(1), shard_size=3)
     r2 = run_sweep(zc(), IDS, pool, LocalExecutor(2), shard_size=3)
