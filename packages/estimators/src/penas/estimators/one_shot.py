@@ -186,6 +186,7 @@ class OneShotEstimator(Estimator):
         with preserved_bn(sub):
             return self._evaluate(sub)
 
+    @torch.no_grad()
     def _evaluate(self, sub: nn.Module) -> list[float]:
         mode = self.cfg["bn_mode"]
         bns = _bn_layers(sub)
