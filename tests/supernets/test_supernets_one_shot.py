@@ -89,3 +89,21 @@ def test_post_deiso_averages_over_the_class(setup):
     assert s[0] == s[1]
     raw = _est(setup, metric="loss", n_batches=1).score(members)
     assert s[0] == pytest.approx(np.mean(raw))
+
+
+def test_recalibrate_bn_uses_only_bn_train_mode_and_restores_flags():
+    """penas.supernets.bn.recalibrate_bn: cumulative BN statistics over the batches; momenta and
+    every module's train/eval flag come back."""
+    import torch.nn as nn
+
+    from penas.supernets.bn import recalibrate_bn
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4, momentum=0.3), nn.Dropout(0.9))
+    net.eval()
+    g = torch.Generator().manual_seed(0)
+    xs = [torch.randn(5, 3, 4, 4, generator=g) for _ in range(3)]
+    assert recalibrate_bn(net, iter(xs)) == 3
+    mean = torch.stack([net[0](x).mean((0, 2, 3)) for x in xs]).mean(0)  # cumulative average of batch means
+    assert torch.allclose(net[1].running_mean, mean, atol=1e-6)
+    assert net[1].momentum == 0.3
+    assert not any(m.training for m in net.modules())

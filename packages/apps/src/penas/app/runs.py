@@ -258,6 +258,43 @@ class StageRecord:
     fidelity: dict[str, str]
 
 
+def run_stage(
+    run_dir: RunDir,
+    stages: list[StageRecord],
+    name: str,
+    fn: Callable[[], StageOutput],
+    *,
+    console: Any = None,
+    on_done: Callable[[StageRecord], None] | None = None,
+    fidelity: Callable[[], dict[str, str]] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> StageOutput:
+    """One resumable stage: the stage file of a finished stage is loaded (nothing recomputed),
+    else ``fn`` runs and its output is written atomically. Appends the record to ``stages``."""
+    index = len(stages)
+    path = run_dir.stage_path(index, name)
+    if path.is_file():
+        d = json.loads(path.read_text())
+        rec = StageRecord(index, name, StageOutput.from_dict(d["output"]), d["cpu_s"], d["wall_s"], True,
+                          d.get("fidelity", {}))
+        stages.append(rec)
+        if log is not None:
+            log(f"stage {name}: loaded from {path.name} (resumed)")
+        return rec.output
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    rec = StageRecord(index, name, out, time.process_time() - c0, time.perf_counter() - w0, False,
+                      fidelity() if fidelity is not None else {})
+    _write_json(path, {"name": name, "output": out.to_dict(), "cpu_s": rec.cpu_s, "wall_s": rec.wall_s,
+                       "fidelity": rec.fidelity})
+    stages.append(rec)
+    if console is not None:
+        console.print(f"stage [bold]{name}[/bold]: kept {len(out.kept)}  ({rec.wall_s:.1f}s)")
+    if on_done is not None:
+        on_done(rec)
+    return out
+
+
 class SearchRun:
     """A :class:`SearchContext` backed by estimators, caches and a run directory."""
 
@@ -381,28 +418,9 @@ class SearchRun:
         return np.array([cache.get(a, math.nan) for a in ids], dtype=np.float64)
 
     def stage(self, name: str, fn: Callable[[], StageOutput]) -> StageOutput:
-        index = len(self.stages)
-        path = self.run_dir.stage_path(index, name)
-        if path.is_file():
-            d = json.loads(path.read_text())
-            rec = StageRecord(index, name, StageOutput.from_dict(d["output"]), d["cpu_s"], d["wall_s"], True,
-                              d.get("fidelity", {}))
-            self.stages.append(rec)
-            self.log(f"stage {name}: loaded from {path.name} (resumed)")
-            return rec.output
         self._fidelity = {}
-        c0, w0 = time.process_time(), time.perf_counter()
-        out = fn()
-        rec = StageRecord(index, name, out, time.process_time() - c0, time.perf_counter() - w0, False,
-                          dict(self._fidelity))
-        _write_json(path, {"name": name, "output": out.to_dict(), "cpu_s": rec.cpu_s, "wall_s": rec.wall_s,
-                           "fidelity": rec.fidelity})
-        self.stages.append(rec)
-        if self.console is not None:
-            self.console.print(f"stage [bold]{name}[/bold]: kept {len(out.kept)}  ({rec.wall_s:.1f}s)")
-        if self.on_stage_done is not None:
-            self.on_stage_done(rec)
-        return out
+        return run_stage(self.run_dir, self.stages, name, fn, console=self.console, on_done=self.on_stage_done,
+                         fidelity=lambda: dict(self._fidelity), log=self.log)
 
     # --- scoring internals ----------------------------------------------------------------------
     def _load_cache(self, key: str) -> dict[str, float]:

@@ -10,7 +10,8 @@ BN modes (``bn_mode``):
 
 * ``train`` -- train-mode BN (batch statistics), dropout in eval (aw_nas derive/eval-arch);
 * ``recalibrate`` -- reset the path's BN statistics, re-estimate them (cumulative average)
-  on ``recal_batches`` batches of the training part, then eval-mode BN (PE-NAS/AttentiveNAS);
+  on ``recal_batches`` batches of the training part with only the BN layers in train mode
+  (:func:`penas.supernets.bn.recalibrate_bn`), then eval-mode BN (PE-NAS/AttentiveNAS);
 * ``no_track`` -- BN with ``track_running_stats=False`` (PE-NAS ``ALL_NOT_BN``): eval mode,
   batch statistics, nothing written to the running buffers.
 
@@ -32,6 +33,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from penas.supernets.bn import bn_layers, recalibrate_bn
 
 from . import register_estimator
 from .base import Estimator, ScoreResult, config_hash
@@ -76,7 +79,7 @@ def _data_fingerprint(batches: Sequence[Pair]) -> str:
 @contextlib.contextmanager
 def preserved_bn(module: nn.Module) -> Iterator[None]:
     """Restore every BN buffer and momentum of ``module`` on exit."""
-    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = bn_layers(module)
     saved = [(m, {k: b.clone() for k, b in m.named_buffers(recurse=False)}, m.momentum, m.track_running_stats)
              for m in bns]
     try:
@@ -86,10 +89,6 @@ def preserved_bn(module: nn.Module) -> Iterator[None]:
             for k, b in bufs.items():
                 setattr(m, k, b)
             m.momentum, m.track_running_stats = mom, track
-
-
-def _bn_layers(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
 @register_estimator("one_shot")
@@ -189,14 +188,9 @@ class OneShotEstimator(Estimator):
     @torch.no_grad()
     def _evaluate(self, sub: nn.Module) -> list[float]:
         mode = self.cfg["bn_mode"]
-        bns = _bn_layers(sub)
+        bns = bn_layers(sub)
         if mode == "recalibrate":
-            for m in bns:
-                m.reset_running_stats()
-                m.momentum = None  # cumulative average over the recalibration batches
-            sub.train()
-            for x, _ in self.recal_data:
-                sub(x.to(self.device))
+            recalibrate_bn(sub, (x for x, _ in self.recal_data), self.device)
             sub.eval()
         elif mode == "no_track":
             sub.eval()

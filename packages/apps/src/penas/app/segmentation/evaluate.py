@@ -112,12 +112,6 @@ def subnet_for(space: str | TopFormerSpace, cfg: TopFormerConfig, checkpoint: st
     return supernet.subnet(cfg)
 
 
-def _bn_layers(model: nn.Module) -> list[nn.Module]:
-    from torch.nn.modules.batchnorm import _BatchNorm
-
-    return [m for m in model.modules() if isinstance(m, _BatchNorm)]
-
-
 def recalibrate_bn(model: nn.Module, dataset: SegDataset, n_batches: int = 64, batch_size: int = 4,
                    seed: int = 0, device: str = "cpu",
                    on_progress: Callable[[int, int], None] | None = None) -> None:
@@ -130,31 +124,22 @@ def recalibrate_bn(model: nn.Module, dataset: SegDataset, n_batches: int = 64, b
 
     if n_batches < 1 or batch_size < 1:
         raise ValueError(f"n_batches/batch_size: expected positive integers, got {n_batches}/{batch_size}")
-    bns = _bn_layers(model)
-    if not bns:
-        return
-    model.to(device).eval()
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None
-        m.train()
+    from penas.supernets.bn import recalibrate_bn as recalibrate
+
     gen = torch.Generator().manual_seed(seed)
-    order: list[int] = []
-    try:
-        with torch.no_grad():
-            for b in range(n_batches):
-                while len(order) < batch_size:
-                    order += torch.randperm(len(dataset), generator=gen).tolist()
-                idx, order = order[:batch_size], order[batch_size:]
-                x = torch.stack([dataset[i][0] for i in idx]).to(device)
-                model(x)
-                if on_progress is not None:
-                    on_progress(b + 1, n_batches)
-    finally:
-        for m, mom in zip(bns, saved, strict=True):
-            m.momentum = mom
-        model.eval()
+
+    def batches():
+        order: list[int] = []
+        for _ in range(n_batches):
+            while len(order) < batch_size:
+                order += torch.randperm(len(dataset), generator=gen).tolist()
+            idx, order = order[:batch_size], order[batch_size:]
+            yield torch.stack([dataset[i][0] for i in idx])
+
+    model.to(device)
+    recalibrate(model, batches(), device,
+                on_batch=None if on_progress is None else (lambda b: on_progress(b, n_batches)))
+    model.eval()
 
 
 def evaluate(model: nn.Module, dataset: SegDataset, device: str = "cpu", limit: int | None = None,

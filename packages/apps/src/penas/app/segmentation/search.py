@@ -26,13 +26,12 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..runs import RunDir, RunError, _write_json
+from ..runs import RunDir, RunError, StageRecord, _write_json, run_stage
 from ..strategies.base import AskTellStrategy, SearchOutcome, StageOutput, Strategy
 from ..strategies.baselines import RegularizedEvolution
 from .search_config import (
@@ -72,15 +71,6 @@ class SegRunDir(RunDir):
         return SegSearchConfig.from_dict(d)
 
 
-@dataclass
-class SegStageRecord:
-    index: int
-    name: str
-    output: StageOutput
-    wall_s: float
-    resumed: bool
-
-
 class SegSearchContext:
     """The :class:`~penas.app.strategies.base.SearchContext` of a segmentation search: FLOPs-
     feasible candidates, scores through a :class:`ScoreBook`, resumable stages."""
@@ -88,13 +78,13 @@ class SegSearchContext:
     def __init__(self, space: Any, cfg: SegSearchConfig, run_dir: SegRunDir, book: ScoreBook,
                  scorers: dict[str, Any], fitness: Callable[[Any, Sequence[str]], np.ndarray] | None,
                  pool: int, console: Any = None,
-                 on_stage_done: Callable[[SegStageRecord], None] | None = None) -> None:
+                 on_stage_done: Callable[[StageRecord], None] | None = None) -> None:
         self.space, self.cfg, self.run_dir, self.book = space, cfg, run_dir, book
         self.scorers, self.fitness, self.pool = scorers, fitness, pool
         self.console, self.on_stage_done = console, on_stage_done
         self.rng = np.random.default_rng(cfg.seed)
         self.sampler = FlopsSampler(space, cfg.max_flops, FLOPS_RESOLUTION)
-        self.stages: list[SegStageRecord] = []
+        self.stages: list[StageRecord] = []
         self.notes: list[str] = []
         self._candidates: list[str] | None = None
 
@@ -146,23 +136,7 @@ class SegSearchContext:
         return {r: out[r] for r in roles}
 
     def stage(self, name: str, fn: Callable[[], StageOutput]) -> StageOutput:
-        index = len(self.stages)
-        path = self.run_dir.stage_path(index, name)
-        if path.is_file():
-            d = json.loads(path.read_text())
-            rec = SegStageRecord(index, name, StageOutput.from_dict(d["output"]), d["wall_s"], True)
-            self.stages.append(rec)
-            return rec.output
-        w0 = time.perf_counter()
-        out = fn()
-        rec = SegStageRecord(index, name, out, time.perf_counter() - w0, False)
-        _write_json(path, {"name": name, "output": out.to_dict(), "wall_s": rec.wall_s})
-        self.stages.append(rec)
-        if self.console is not None:
-            self.console.print(f"stage [bold]{name}[/bold]: kept {len(out.kept)}  ({rec.wall_s:.1f}s)")
-        if self.on_stage_done is not None:
-            self.on_stage_done(rec)
-        return out
+        return run_stage(self.run_dir, self.stages, name, fn, console=self.console, on_done=self.on_stage_done)
 
     def stage_outputs(self) -> list[StageOutput]:
         return [r.output for r in self.stages]
@@ -205,7 +179,7 @@ def run_segmentation_search(
     *,
     resume: str | None = None,
     console: Any = None,
-    on_stage_done: Callable[[SegStageRecord], None] | None = None,
+    on_stage_done: Callable[[StageRecord], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a segmentation search; returns the report also written to ``report.json``."""
     from penas.estimators.store import ScoreStore
