@@ -11,7 +11,13 @@ import typer
 
 from ..cli import UserError, app
 from ..configs import SearchConfig, defaults
-from ..segmentation.search_config import SegSearchConfig
+from ..segmentation.search_config import (
+    ALIAS,
+    SegSearchConfig,
+    is_segmentation_run,
+    is_segmentation_space,
+    parse_flops,
+)
 
 _D = defaults(SearchConfig)
 _S = defaults(SegSearchConfig)
@@ -85,8 +91,6 @@ def search(
            "min_votes": min_votes, "zc_resolution": zc_resolution, "size": size, "calib_batches": calib_batches,
            "calib_batch_size": calib_batch_size, "eval_images": eval_images, "finetune_iters": finetune_iters,
            "finetune_topk": finetune_topk, "device": device}
-    from ..segmentation.search import is_segmentation_run, is_segmentation_space, parse_flops
-
     if (resume is not None and is_segmentation_run(resume)) or (resume is None and is_segmentation_space(space)):
         _search_segmentation(space, resume, console, strategy=strategy, budget=budget, seed=seed, out=out,
                              proxies=proxies, zc_batch_size=zc_batch_size, population=population,
@@ -127,13 +131,7 @@ def search(
 
 def _search_segmentation(space: str | None, resume: str | None, console, **opts) -> None:
     """``penas-app search segmentation|topformer*``: build a SegSearchConfig and run it."""
-    from ..segmentation.search import (
-        ALIAS,
-        SegSearchConfig,
-        parse_flops,
-        print_report,
-        run_segmentation_search,
-    )
+    from ..segmentation.search import print_report, run_segmentation_search
 
     cfg = None
     if resume is None:
