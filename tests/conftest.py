@@ -32,11 +32,36 @@ def bench_root() -> Path:
     return root
 
 
+def tree_state(root: Path) -> dict[str, tuple[int, int]]:
+    """``{relative path: (size, mtime_ns)}`` of every file and directory under ``root``."""
+    out: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            out[str(p.relative_to(root))] = (st.st_size if not p.is_dir() else 0, st.st_mtime_ns)
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir_unchanged():
+    """The data directory is an input: the whole suite must leave every file under it as it was
+    (names, sizes, mtimes). Checked once, after the last test of the session."""
+    root = find_bench_root()
+    before = tree_state(root) if root is not None else None
+    yield
+    if root is not None:
+        after = tree_state(root)
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        assert not changed, f"the test suite changed files under the data dir {root}: {changed[:10]}"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Point the user cache at a per-session temp dir so tests never write to $HOME."""
+    """Point the user cache and PENAS_CACHE at per-session temp dirs so tests never write to $HOME."""
     cache = tmp_path_factory.getbasetemp() / "xdg-cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("PENAS_CACHE", str(tmp_path_factory.getbasetemp() / "penas-cache"))
     env = os.environ.get("PENAS_DATA")
     if env and not Path(env).is_absolute():
         monkeypatch.setenv("PENAS_DATA", str(Path(env).absolute()))

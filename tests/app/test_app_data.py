@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
 
 from penas.app.cli import main
+from penas.spaces.benchmarks import surrogates as surrogate_mod
 
 MACRO_JSON = "nasbench_macro/nas-bench-macro_cifar10.json"
 
@@ -115,6 +118,9 @@ def test_data_download_from_mirror_then_info(capsys, tmp_path, bench_root):
         assert code == 0, err
         assert (root / MACRO_JSON).read_bytes() == (bench_root / MACRO_JSON).read_bytes()
         assert "downloaded 1 files" in out
+        code, out, err = run(capsys, "data", "download", "nasbench_macro", "--root", str(root),
+                             "--mirror", f"http://127.0.0.1:{srv.server_address[1]}")
+        assert code == 0 and "already present" in out and "nothing downloaded" in out, out + err
         code, out, _ = run(capsys, "data", "info", "nasbench_macro", "--root", str(root))
         assert code == 0 and "6561 rows" in out and "93.1267" in out
         # a tampered mirror fails the sha256 check and leaves no file behind
@@ -127,3 +133,76 @@ def test_data_download_from_mirror_then_info(capsys, tmp_path, bench_root):
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+# --- darts: the NB301 sample table and the NB301 surrogate GT (`data info darts`, `data import nb301-yahpo`) ---
+NB301_SHA = "3c6a6fb3a70998bf6c55883bdc5cc71cff190e1859468d72cc6960b88f06d280"
+
+
+@pytest.fixture
+def yahpo_dir(bench_root):
+    d = bench_root / "nb301" / "yahpo"
+    if not (d / "nb301" / "model.onnx").is_file():
+        pytest.skip("no nb301/yahpo/nb301/model.onnx under the data root")
+    return d
+
+
+@pytest.mark.data
+def test_data_info_darts_names_both_gts_and_locations(capsys, bench_root, yahpo_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("PENAS_CACHE", str(tmp_path / "cache"))
+    code, out, err = run(capsys, "data", "info", "darts", "--root", str(bench_root))
+    assert code == 0, err
+    assert "500 rows" in out and f"data root (read only): {bench_root}" in out
+    assert f"cache (derived stores): {tmp_path / 'cache'}" in out and str(tmp_path / "cache" / "store") in out
+    assert f"surrogate GT nb301-yahpo: {yahpo_dir / 'nb301' / 'model.onnx'} (sha256 {NB301_SHA})" in out
+
+
+@pytest.mark.data
+def test_data_import_nb301_yahpo(capsys, yahpo_dir, tmp_path):
+    root = tmp_path / "root"
+    code, out, err = run(capsys, "data", "import", "nb301-yahpo", str(yahpo_dir), "--root", str(root))
+    assert code == 0, err
+    assert out.startswith("imported nb301-yahpo surrogate") and NB301_SHA in out
+    assert sorted(p.name for p in (root / "nb301" / "yahpo" / "nb301").iterdir()) == \
+        ["config_space.json", "encoding.json", "model.onnx"]
+    assert sorted(p.name for p in (root / "nb301" / "yahpo").iterdir()) == ["nb301"]  # no temp dirs left
+    code, out, _ = run(capsys, "data", "import", "nb301-yahpo", str(yahpo_dir / "nb301"), "--root", str(root))
+    assert code == 0 and out.startswith("already present")
+    surrogate_mod._opened.clear()
+    code, out, _ = run(capsys, "data", "info", "darts", "--root", str(root))  # surrogate only, no sample table
+    assert code == 0 and f"(sha256 {NB301_SHA})" in out and "no measured table" in out
+
+
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="onnxruntime not installed")
+def test_data_import_nb301_yahpo_bad_inputs(capsys, tmp_path):
+    # synthetic stand-in files: a foreign model must be refused before anything is copied
+    src = tmp_path / "src" / "nb301"
+    src.mkdir(parents=True)
+    for f in ("encoding.json", "config_space.json"):
+        shutil.copyfile(__file__, src / f)
+    (src / "model.onnx").write_bytes(b"not a model")
+    root = tmp_path / "root"
+    for argv, msg in [((str(tmp_path / "nope"),), "is not a directory"),
+                      ((str(tmp_path),), "holds no nb301-yahpo surrogate"),
+                      ((str(src),), "is not a JSON encoding file")]:
+        code, out, err = run(capsys, "data", "import", "nb301-yahpo", *argv, "--root", str(root))
+        assert code == 2 and err.count("\n") == 1 and msg in err and "Traceback" not in err
+    assert not root.exists()
+
+
+def test_data_list_and_info_report_a_corrupt_store(capsys, tmp_path, monkeypatch):
+    # synthetic: a store made by importing a tiny CSV (no raw source), then its manifest emptied
+    monkeypatch.setenv("PENAS_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "root"
+    root.mkdir()
+    f = tmp_path / "t.csv"
+    f.write_text("arch_id,cifar10:test_acc\n00000000,50.0\n11111111,60.0\n")
+    code, out, err = run(capsys, "data", "import", "nasbench_macro", str(f), "--root", str(root))
+    assert code == 0, err
+    manifest = next((tmp_path / "cache" / "store").rglob("nasbench_macro-imports.gt/manifest.json"))
+    manifest.write_text("")
+    code, out, _ = run(capsys, "data", "list", "--root", str(root))
+    assert code == 0 and "corrupt" in out
+    code, out, err = run(capsys, "data", "info", "nasbench_macro", "--root", str(root))
+    assert code == 2 and err.count("\n") == 1 and "is corrupt: manifest.json is empty" in err
+    assert "penas-app data import nasbench_macro FILE --replace" in err and sorted(os.listdir(root)) == []

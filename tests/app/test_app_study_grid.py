@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from penas.app.cli import main
+from penas.estimators import executors
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "study_nb201_small.yaml"
@@ -278,3 +279,26 @@ def test_process_executor_gives_the_same_scores(small_study, tmp_path, capsys):
         assert key in rows and math.isclose(v, rows[key][0], rel_tol=1e-9), key
         if key[0] == "one_shot":
             assert json.loads(prov)["per_batch"] == pytest.approx(json.loads(rows[key][1])["per_batch"])
+
+
+# --- executor: gpus (moved from tests/estimators: the study is app code) -----------------------
+def test_study_executor_gpus_errors_and_wiring(monkeypatch):
+    from penas.app.study.config import study_config_from_dict
+    from penas.app.study.grid import make_executor
+
+    monkeypatch.setattr(executors, "cuda_device_count", lambda: 0)
+    with pytest.raises(ValueError) as e:
+        make_executor("gpus")
+    assert str(e.value) == "study.yaml: executor: gpus: CUDA is not available on this machine; use local or process:N"
+    monkeypatch.setattr(executors, "cuda_device_count", lambda: 2)
+    with pytest.raises(ValueError, match=r"^study.yaml: executor: gpus:0,2: CUDA device 2 is out of range"):
+        make_executor("gpus:0,2")
+    assert make_executor("gpus").devices == ["cuda:0", "cuda:1"]
+    assert make_executor("gpus:1").slots() == [(0, "cuda:1")]
+    assert make_executor("process:3").devices is None and make_executor("local") is None
+    assert study_config_from_dict({"executor": "gpus:0,2"}).executor == "gpus:0,2"
+    for bad in ("gpus:", "gpus:a", "gpus:0,,1", "gpu", "process:2,3"):
+        with pytest.raises(ValueError, match=r"^study.yaml: executor: expected local \| process:N"):
+            study_config_from_dict({"executor": bad})
+    with pytest.raises(ValueError, match="a CUDA index is listed twice"):
+        study_config_from_dict({"executor": "gpus:1,1"})

@@ -45,7 +45,7 @@ def test_train_checkpoints_resume_and_eval(tmp_path, capsys):
     archs = "sample:5"
     argv = ["supernet", "eval", "nb201", "--checkpoints", str(full / "epoch0001.pt"), "--checkpoints",
             str(full / "epoch0002.pt"), "--archs", archs, "--store", str(db), "--data", "synthetic:64",
-            "--batch-size", "8", "--per-batch", "--out", str(tmp_path / "pb"), "--no-progress"]
+            "--batch-size", "8", "--per-batch", "--out", str(tmp_path / "pb"), "--bn-mode", "train", "--no-progress"]
     code, out, err = run_cli(argv, capsys)
     assert code == 0, err
     assert "synthetic" in out

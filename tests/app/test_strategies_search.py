@@ -205,3 +205,13 @@ def test_pe_nas_params_are_validated():
         PENASParams(pt_drops=(0.5, 1.5))
     with pytest.raises(ValueError, match="min_votes"):
         PENASParams(min_votes=4)
+
+
+def test_rf_variants_warn_on_a_candidate_set_smaller_than_the_rf_sample():
+    roles = {f"zc:{p}": (lambda a, e=None: float(sum(map(int, a)))) for p in ("l2_norm", "nwot", "zen")}
+    ctx = ToyContext({**roles, "partial": oracle})  # 256 candidates
+    PENAS(PENASParams("B", zc_quantile=0.5, rf_samples=300, pt_drops=(1.0,))).run(ctx)
+    assert any("RF sample of 300" in m for m in ctx.logs)
+    ctx = ToyContext({**roles, "partial": oracle})
+    PENAS(PENASParams("B", zc_quantile=0.5, rf_samples=50, pt_drops=(1.0,))).run(ctx)
+    assert not any("RF sample" in m for m in ctx.logs)

@@ -1,7 +1,8 @@
-"""Batches: stdlib PNG decoding, tiling, synthetic and CIFAR python-batch loading, fingerprints."""
+"""Batches: PNG decoding (Pillow), tiling, synthetic and CIFAR python-batch loading, fingerprints."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import struct
 import zlib
@@ -91,9 +92,19 @@ def test_tile_and_fingerprint():
         tile(b, 0)
 
 
-def test_default_batch_uses_the_shared_images(bench_root):
+def test_default_batch_prefers_real_cifar10_then_pngs_then_synthetic(bench_root, tmp_path, monkeypatch):
+    if (bench_root / "cifar10" / "train_images.npy").is_file():
+        b = default_batch(64)
+        assert b.size == 64 and b.source.startswith("cifar10-train:0:0") and not b.synthetic
+    root = tmp_path / "pngs-only"  # a data root holding the 20 PNGs but no CIFAR-10
+    (root / "images").mkdir(parents=True)
+    os.symlink(bench_root / "images" / "foolbox_cifar10", root / "images" / "foolbox_cifar10")
+    monkeypatch.setenv("PENAS_DATA", str(root))
     b = default_batch(64)
     assert b.size == 64 and b.source.startswith("png:")
+    monkeypatch.setenv("PENAS_DATA", str(tmp_path / "nothing"))
+    b = default_batch(8, (3, 8, 8))
+    assert b.synthetic and b.source.startswith("synthetic")
 
 
 def test_cifar_python_batches(tmp_path):
@@ -133,3 +144,24 @@ def test_nwot_is_defined_on_the_default_batch_but_not_on_repeats(bench_root):
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 32 * 32, 10))
     assert math.isfinite(score_module(net, default_batch(32), ["nwot"])["nwot"])
     assert math.isnan(score_module(net, tile(png_batch(), 32), ["nwot"])["nwot"])  # K is singular
+
+
+def test_train_holdout_batches_are_disjoint_and_sized_by_the_data(tmp_path):
+    # a 100-image npy CIFAR-10 with seeded random pixels (the split arithmetic does not depend on them)
+    from penas.estimators.data import train_holdout_batches
+
+    rng = np.random.default_rng(0)
+    d = tmp_path / "c"
+    d.mkdir()
+    for base, n in (("train", 100), ("test", 10)):
+        np.save(d / f"{base}_images.npy", rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8))
+        np.save(d / f"{base}_labels.npy", rng.integers(0, 10, n).astype(np.uint8))
+    train, held = train_holdout_batches(f"cifar10:{d}", (3, 16, 16), 10, 3, 1, 8, seed=1)
+    assert [b.inputs.shape for b in train + held] == [(8, 3, 16, 16)] * 4
+    assert held[0].source == "cifar10-train:1:90|resize16x16"  # the last 10% of the seeded permutation
+    seen = {x.numpy().tobytes() for b in train for x in b.inputs}
+    assert not seen & {x.numpy().tobytes() for x in held[0].inputs}
+    with pytest.raises(ValueError, match=r"need 96 \+ 8 images, but .* has 90 \+ 10"):
+        train_holdout_batches(f"cifar10:{d}", (3, 32, 32), 10, 12, 1, 8)
+    s_tr, s_ev = train_holdout_batches("synthetic", (3, 8, 8), 10, 2, 1, 4)
+    assert all(b.synthetic for b in s_tr + s_ev)

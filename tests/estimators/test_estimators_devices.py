@@ -216,26 +216,6 @@ def test_device_pool_runs_an_estimator_spec(tmp_path):
 
 
 # --- penas-app study: executor: gpus ------------------------------------------------------------
-def test_study_executor_gpus_errors_and_wiring(monkeypatch):
-    from penas.app.study.config import study_config_from_dict
-    from penas.app.study.grid import make_executor
-
-    monkeypatch.setattr(executors, "cuda_device_count", lambda: 0)
-    with pytest.raises(ValueError) as e:
-        make_executor("gpus")
-    assert str(e.value) == "study.yaml: executor: gpus: CUDA is not available on this machine; use local or process:N"
-    monkeypatch.setattr(executors, "cuda_device_count", lambda: 2)
-    with pytest.raises(ValueError, match=r"^study.yaml: executor: gpus:0,2: CUDA device 2 is out of range"):
-        make_executor("gpus:0,2")
-    assert make_executor("gpus").devices == ["cuda:0", "cuda:1"]
-    assert make_executor("gpus:1").slots() == [(0, "cuda:1")]
-    assert make_executor("process:3").devices is None and make_executor("local") is None
-    assert study_config_from_dict({"executor": "gpus:0,2"}).executor == "gpus:0,2"
-    for bad in ("gpus:", "gpus:a", "gpus:0,,1", "gpu", "process:2,3"):
-        with pytest.raises(ValueError, match=r"^study.yaml: executor: expected local \| process:N"):
-            study_config_from_dict({"executor": bad})
-    with pytest.raises(ValueError, match="a CUDA index is listed twice"):
-        study_config_from_dict({"executor": "gpus:1,1"})
 
 
 # --- real GPUs (skipped without them) -----------------------------------------------------------

@@ -44,12 +44,31 @@ def single_sample_bn_fails(net: torch.nn.Module, shape: tuple[int, ...], output_
     return False
 
 
-def undefined(proxy: str, scores: dict[str, float], out_dim: int, bn1_fails: bool) -> bool:
-    """Proxies documented as undefined for this net: epe_nas on dense outputs, nwot without
-    any ReLU module, synflow_bn where BN cannot run on its single sample."""
-    if proxy == "epe_nas" and out_dim != 2:
+def identity_block(net: torch.nn.Module, x: torch.Tensor) -> bool:
+    """Whether an AZ-NAS block returns its input tensor itself (gradients pass unchanged)."""
+    from penas.estimators.proxies.az_nas import feature_taps
+
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(o is i[0])) for m in feature_taps(net)]
+    try:
+        with torch.no_grad():
+            net.train()(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return any(seen)
+
+
+def undefined(proxy: str, scores: dict[str, float], out_dim: int, bn1_fails: bool, identity: bool = False) -> bool:
+    """Proxies documented as undefined for this net: classification-only proxies (epe_nas,
+    vkdnw) on dense outputs, nwot without any ReLU module, the single-sample proxies
+    (synflow_bn, meco, gradsign) where BN cannot run on one sample, AZ-NAS trainability where a
+    block passes gradients unchanged (the reference's -inf)."""
+    if out_dim != 2 and "segmentation" not in get_proxy(proxy).tasks:
         return True
-    if proxy == "synflow_bn" and bn1_fails:
+    if proxy in ("synflow_bn", "meco", "meco_opt", "gradsign") and bn1_fails:
+        return True
+    if proxy == "az_trainability" and identity:
         return True
     return proxy in ("nwot", "relu_logdet") and scores.get("relu") == 0.0
 
@@ -69,8 +88,9 @@ def test_every_proxy_on_every_space(name):
     # Determinism: the shared forward/backward and the synflow pass; the other proxies are
     # deterministic functions of these passes (zen/zico seeding is tested on small nets).
     again = score_module(net, batch, REPEAT, loss_fn=loss_fn, output_fn=output_fn, seed=3)
+    identity = identity_block(net, batch.inputs)  # after scoring: its train-mode forward moves BN statistics
     for p in PROXIES:
-        if undefined(p, first, out_dim, bn1_fails):
+        if undefined(p, first, out_dim, bn1_fails, identity):
             continue
         assert math.isfinite(first[p]), f"{name}/{p} = {first[p]}"
         if p in again:

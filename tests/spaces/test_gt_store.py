@@ -301,21 +301,34 @@ def _macro_root(tmp_path: Path, bench_root: Path) -> Path:
 
 
 @pytest.mark.data
-def test_lazy_conversion_read_only_root_falls_back_to_cache(tmp_path, bench_root, monkeypatch):
+def test_stores_go_to_the_cache_never_the_data_root(tmp_path, bench_root, monkeypatch):
+    """Writable or read-only, the data root is an input: the store goes to $PENAS_CACHE, keyed by
+    the sha256 of the source file, so an edited source is converted again."""
+    monkeypatch.setenv("PENAS_CACHE", str(tmp_path / "cache"))
     root = _macro_root(tmp_path, bench_root)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     os.chmod(root, stat.S_IRUSR | stat.S_IXUSR)
     try:
         assert not gt.store_exists("nasbench_macro", root)
         b = gt.open_benchmark("nasbench_macro", root)
-        assert (tmp_path / "cache") in b.path.parents and root not in b.path.parents
+        assert (tmp_path / "cache" / "store") in b.path.parents and root not in b.path.parents
         assert sorted(p.name for p in root.iterdir()) == ["nasbench_macro"]
         assert gt.open_benchmark("nasbench_macro", root) is b  # cached per process
     finally:
         os.chmod(root, stat.S_IRWXU)
-    # writable root: the store goes under <root>/store
-    root2 = _macro_root(tmp_path / "w", bench_root)
-    assert gt.open_benchmark("nasbench_macro", root2).path == root2 / "store" / "nasbench_macro.gt"
+    root2 = _macro_root(tmp_path / "w", bench_root)  # writable: still nothing written into it
+    b2 = gt.open_benchmark("nasbench_macro", root2)
+    assert sorted(p.name for p in root2.iterdir()) == ["nasbench_macro"]
+    digest = sha256_file(bench_root / MACRO_JSON)
+    key = hashlib.sha256(f"{MACRO_JSON}\0{digest}\n".encode()).hexdigest()[:12]
+    assert b2.path.name == f"nasbench_macro-{key}.gt"
+    assert b2.path.parent != b.path.parent  # one store directory per data root
+    # an edited source is a new key -> a new store with the new values
+    (root2 / MACRO_JSON).unlink()
+    data = json.loads((bench_root / MACRO_JSON).read_text())
+    data["00000000"]["mean_acc"] = 1.5
+    (root2 / MACRO_JSON).write_text(json.dumps(data))
+    b3 = gt.open_benchmark("nasbench_macro", root2)
+    assert b3.path != b2.path and b3.query("00000000", "test_acc", "cifar10") == 1.5
 
 
 def test_missing_data_is_a_one_line_error(tmp_path):
@@ -359,7 +372,10 @@ def test_two_processes_convert_concurrently(tmp_path, bench_root, monkeypatch):
     res = [o.read_text().split() for o in outs]
     assert res[0] == res[1] and res[0][0] == "6561"
     assert len(log.read_text().splitlines()) == 1  # converted once; the other process waited on the lock
-    assert sorted(p.name for p in (root / "store").iterdir()) == ["nasbench_macro.gt", "nasbench_macro.gt.lock"]
+    store_dir = Path(res[0][1]).parent
+    name = Path(res[0][1]).name
+    assert sorted(p.name for p in store_dir.iterdir()) == [name, f"{name}.lock"]
+    assert name.startswith("nasbench_macro-") and sorted(p.name for p in root.iterdir()) == ["nasbench_macro"]
     assert len(gt.Benchmark(res[0][1])) == 6561
 
 
@@ -448,7 +464,7 @@ def test_official_adapters_need_their_extras(tmp_path, monkeypatch):
     f.write_bytes(b"")
     with pytest.raises(ImportError, match=r"pip install 'penas-spaces\[nb201\]'"):
         official.import_nb201_official(f)
-    with pytest.raises(ImportError, match=r"pip install 'penas-spaces\[nb301\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'penas-spaces\[nb301-official\]'"):
         official.load_nb301_model(tmp_path)
 
     class Model:

@@ -65,7 +65,7 @@ def main() -> None:
         for i in range(steps + 1):  # round 0 is warm-up
             ft.append(floor_step())
             t0 = time.perf_counter()
-            trainer._train_epoch(1, lambda _loss, _acc: None)  # epoch 1 of 2: drop-path 0.15
+            trainer.train_epoch(1)  # epoch 1 of 2: drop-path 0.15
             rt.append(time.perf_counter() - t0)
             print(f"round {i}: floor {ft[-1]:.2f} s, retrain {rt[-1]:.2f} s", flush=True)
     floor = bs * steps / sum(ft[1:])

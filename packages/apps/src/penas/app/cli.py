@@ -64,11 +64,22 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
-    except (ValueError, KeyError, FileNotFoundError) as e:
+    except (ValueError, KeyError) as e:
         # Library code raises these with one-line, user-facing messages.
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        typer.echo(f"error: {msg}", err=True)
+        typer.echo(f"error: {_first_line(msg)}", err=True)
         sys.exit(2)
+    except OSError as e:
+        # A full or read-only disk met after the up-front checks: name the path, no traceback.
+        where = e.filename if e.filename is not None else ""
+        text = f"{where}: {e.strerror}" if where and e.strerror else _first_line(e)
+        typer.echo(f"error: {text}", err=True)
+        sys.exit(2)
+
+
+def _first_line(msg: object) -> str:
+    text = str(msg)
+    return (text.splitlines() or [type(msg).__name__])[0]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,8 +11,8 @@ from typing import Any
 # Named presets: field overrides applied before explicit CLI options.
 SEARCH_PRESETS: dict[str, dict[str, Any]] = {
     # `make search`: a complete PE-NAS-A search that needs no download and runs in minutes on
-    # 2 CPU cores: zero-cost vote on a 64-arch sample (batch of 16, built from the 20 shared
-    # CIFAR-10 PNGs when found, else synthetic), no one-shot supernet, tabular partial training.
+    # 2 CPU cores: zero-cost vote on a 64-arch sample (batch of 16: real CIFAR-10 under PENAS_DATA
+    # when present, else the 20 shared PNGs, else synthetic), no one-shot supernet, tabular partial training.
     "demo": {
         "strategy": "pe-nas-a",
         "candidates": "sample:64",
@@ -37,15 +37,20 @@ class SearchConfig:
     proxies: list[str] = field(default_factory=lambda: ["l2_norm", "nwot", "zen"])
     zc_protocol: str = "zero-cost-nas"
     zc_batch_size: int = 64
-    zc_data: str = "auto"  # auto (shared PNGs, else synthetic) | png | synthetic | cifar10:<dir>
+    zc_data: str = "auto"  # data-layer spec: auto (real CIFAR-10 when present, else PNGs, else synthetic) | cifar10[:DIR] | png | synthetic
     one_shot: str = "one_shot"  # estimator of the one-shot stage, or none
     partial: str = "tabular"  # partial-training stages: tabular | train | none
-    partial_data: str = "synthetic"  # train mode: synthetic | png | cifar10:<dir>
+    partial_data: str = "auto"  # train mode, data-layer spec: auto (real CIFAR-10 when present) | synthetic | png | cifar10[:DIR]
+    partial_images: int | None = None  # train mode, NB201 LESS protocol: training images per epoch (None: all 25,000)
+    partial_width: int | None = None  # train mode: stand-alone width C (None: the space's; NB201 C=16)
     fitness: str = "oracle"  # random/REA fitness estimator (oracle = GT lookup, or any registered one)
     population: int = 20
     sample_size: int = 5
     gt_metric: str = "auto"  # auto = test_acc, else valid_acc (NB301 sample table)
     gt_dataset: str | None = None
+    gt_source: str = "auto"  # table | surrogate | auto (the space's surrogate when its files are present, e.g. NB301)
+    supernet: str | None = None  # one-shot stage: trained supernet checkpoint (none given: the stage is skipped)
+    runtime_budget: float | None = None  # random/REA: stop when the charged training runtime (s) reaches this
     max_latency: list[str] = field(default_factory=list)  # DEVICE=MS, repeatable
     max_flops: float | None = None
     max_params: float | None = None
@@ -91,6 +96,9 @@ class EvaluateConfig:
     zc_protocol: str = "zero-cost-nas"
     zc_batch_size: int = 64
     zc_data: str = "auto"
+    zc_seed: int | None = None  # zero-cost init seed (default: the protocol's); selects stored zero-shot rows
+    zc_batches: int | None = None  # zero-cost batches averaged (default: the protocol's)
+    executor: str = "local"  # local | process:N | ray | gpus | gpus:I,J (computed scores only)
     plots: bool = False
 
     def to_dict(self) -> dict[str, Any]:

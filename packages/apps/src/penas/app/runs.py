@@ -19,7 +19,15 @@ Cost accounting (recomputed from the stage files, so it survives a resume):
   full training each) or by partial training (at least one epoch);
 * ``epochs``: training epochs those evaluations stand for (partial training: the highest
   epoch an arch reached; a GT lookup: the space's full schedule);
+* ``charged_runtime_s``: training seconds those evaluations stand for, per stage and in total, where
+  the ground truth predicts a runtime (the NB301 surrogate for ``darts``): a partial-training stage
+  is charged the surrogate's runtime to its epoch (``runtime_cost_s`` of the partial-training
+  estimator), a GT lookup the full training's runtime; ``None`` where no runtime is known;
 * CPU (``time.process_time``) and wall seconds per stage.
+
+Ground truth (``gt_source``, :mod:`penas.app.ground_truth`): a table lists its archs, so the chosen
+arch's rank is among all of them; a surrogate covers the whole space, so the rank percentile is among
+uniformly sampled genotypes.
 """
 
 from __future__ import annotations
@@ -35,17 +43,19 @@ from typing import Any
 
 import numpy as np
 
+from penas.estimators.scoring import cached_scores
+from penas.estimators.simple import OracleEstimator
 from penas.spaces import Space
+from penas.spaces.candidates import select_candidates
 
 from .configs import SearchConfig
+from .ground_truth import SURROGATE_CANDIDATES, SURROGATE_REFERENCE, gt_summary, resolve_gt_source
 from .strategies.base import SearchOutcome, StageOutput
 
 # Full training schedule (epochs) behind one ground-truth number, per benchmark space.
 FULL_EPOCHS: dict[str, int] = {"nb201": 200, "nasbench_macro": 50, "darts": 100, "nb101": 108}
 # How a role's estimator is charged: "gt" = one full training per arch, "epochs" = per epoch.
 COST_KIND: dict[str, str] = {"oracle": "gt", "partial_training": "epochs"}
-
-
 class RunError(ValueError):
     """A problem with the run directory or the search setup (one-line message)."""
 
@@ -73,7 +83,7 @@ class Constraint:
 class Constraints:
     """Vectorised feasibility of candidate ids, from GT-store columns or the space's counts."""
 
-    def __init__(self, space: Space, items: Sequence[Constraint], gt: GroundTruth) -> None:
+    def __init__(self, space: Space, items: Sequence[Constraint], gt: OracleEstimator) -> None:
         self.space, self.items, self.gt = space, list(items), gt
         self._cache: dict[str, bool] = {}
 
@@ -120,80 +130,16 @@ class Constraints:
         return self._cache[arch_id]
 
 
-# --- ground truth ---------------------------------------------------------------------------
-class GroundTruth:
-    """The GT table of a space when one can be opened (``None`` otherwise, with the reason)."""
-
-    def __init__(self, space: Space, metric: str, dataset: str | None) -> None:
-        self.space = space
-        self._metric = metric
-        self.dataset = dataset or space.datasets[0]
-        self.reason = ""
-        self._bench: Any = None
-        self._tried = False
-
-    @property
-    def bench(self) -> Any:
-        if not self._tried:
-            self._tried = True
-            try:
-                from penas.spaces.benchmarks import open_benchmark
-
-                self._bench = open_benchmark(self.space.name)
-            except Exception as e:  # noqa: BLE001 - no table is a normal situation
-                self.reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-                self._bench = None
-        return self._bench
-
-    @property
-    def metric(self) -> str:
-        """``auto``: ``test_acc`` where the table has it, else ``valid_acc`` (e.g. the NB301 sample)."""
-        if self._metric != "auto":
-            return self._metric
-        b = self.bench
-        if b is not None and self.dataset in b.datasets:
-            have = b.metrics(self.dataset)
-            for m in ("test_acc", "valid_acc"):
-                if m in have:
-                    return m
-        return "test_acc"
-
-    @property
-    def available(self) -> bool:
-        b = self.bench
-        if b is None:
-            return False
-        try:
-            return self.metric in b.metrics(self.dataset)
-        except ValueError as e:
-            self.reason = str(e)
-            return False
-
-    def values(self, ids: Sequence[str]) -> np.ndarray:
-        out = np.full(len(ids), np.nan)
-        b = self.bench
-        for i, a in enumerate(ids):
-            try:
-                out[i] = float(b.query(a, self.metric, self.dataset))
-            except ValueError:
-                pass
-        return out
-
-    def column(self) -> tuple[list[str], np.ndarray]:
-        b = self.bench
-        return [str(x) for x in b.arch_ids], np.asarray(b.column(self.metric, self.dataset), dtype=np.float64)
-
-
 # --- run directory --------------------------------------------------------------------------
 class RunDir:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
     def init(self, config: SearchConfig) -> None:
-        if (self.path / "config.json").exists():
+        if (self.path / "config.json").exists() and self.stage_files():
             raise RunError(f"--out: {self.path} already holds a run; use --resume {self.path} or another --out")
+        # A run that failed before its first stage finished holds nothing worth keeping: reuse it.
         (self.path / "stages").mkdir(parents=True, exist_ok=True)
-        (self.path / "cache").mkdir(exist_ok=True)
         _write_json(self.path / "config.json", config.to_dict())
 
     def load_config(self) -> SearchConfig:
@@ -206,17 +152,19 @@ class RunDir:
         safe = name.replace("@", "-e").replace("/", "_").replace(":", "_")
         return self.path / "stages" / f"{index:02d}-{safe}.json"
 
-    def cache_path(self, key: str) -> Path:
-        return self.path / "cache" / (key.replace("@", "-e").replace(":", "_").replace("/", "_") + ".jsonl")
+    @property
+    def store_path(self) -> Path:
+        """The run's own score store (used when no ``--store`` is given)."""
+        return self.path / "scores.db"
 
     def stage_files(self) -> list[Path]:
         return sorted((self.path / "stages").glob("*.json"))
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=_json_default, allow_nan=True))
-    tmp.replace(path)
+    from penas.spaces.atomic_io import atomic_write_json  # the one atomic writer
+
+    atomic_write_json(path, obj, indent=1, default=_json_default, allow_nan=True)
 
 
 def _json_default(o: Any) -> Any:
@@ -295,8 +243,17 @@ def run_stage(
     return out
 
 
+ProgressFn = Callable[[str, int, int], None]  # (label, archs done, archs to compute)
+
+
 class SearchRun:
-    """A :class:`SearchContext` backed by estimators, caches and a run directory."""
+    """A :class:`SearchContext` backed by estimators, the score store and a run directory.
+
+    ``store``: the :class:`~penas.estimators.store.ScoreStore` every score goes through
+    (default: ``RUN_DIR/scores.db``). ``progress(label, done, total)`` is called while scores are
+    computed (when ``config.progress``); ``console`` (anything with ``print``) gets the notes.
+    ``reference_samples``: genotypes the rank percentile of a surrogate GT is taken among.
+    """
 
     def __init__(
         self,
@@ -308,16 +265,27 @@ class SearchRun:
         store: Any = None,
         console: Any = None,
         on_stage_done: Callable[[StageRecord], None] | None = None,
+        progress: ProgressFn | None = None,
+        reference_samples: int = SURROGATE_REFERENCE,
     ) -> None:
         self.space = space
+        self.reference_samples = int(reference_samples)
         self.config = config
         self.bindings = bindings
         self.run_dir = run_dir
         self.rng = np.random.default_rng(config.seed)
+        if store is None:
+            from penas.estimators.store import ScoreStore
+
+            store = ScoreStore(run_dir.store_path)
         self.store = store
+        if hasattr(store, "hold_open"):
+            store.hold_open()  # many small score calls: no WAL checkpoint on every close
         self.console = console
         self.on_stage_done = on_stage_done
-        self.gt = GroundTruth(space, config.gt_metric, config.gt_dataset)
+        self.progress = progress if config.progress else None
+        self.gt = OracleEstimator(space, dataset=config.gt_dataset, metric=config.gt_metric,
+                                  gt_source=resolve_gt_source(space.name, config.gt_source))
         items = [Constraint.parse_latency(t) for t in config.max_latency]
         if config.max_flops is not None:
             items.append(Constraint("flops", float(config.max_flops)))
@@ -327,11 +295,11 @@ class SearchRun:
         self.stages: list[StageRecord] = []
         self.notes: list[str] = []
         self._estimators: dict[str, Any] = {}
-        self._cache: dict[str, dict[str, float]] = {}
+        self._scores: dict[str, dict[str, float]] = {}  # oriented scores already read, per role[@epoch]
         self._files: dict[str, dict[str, float]] = {}
         self._candidates: list[str] | None = None
         self._fidelity: dict[str, str] = {}
-        self._restrict: set[str] | None = None  # candidates from a benchmark sample: stay inside it
+        self._restrict: set[str] | None = None  # candidates from a benchmark table: stay inside it
 
     # --- SearchContext ------------------------------------------------------------------------
     def log(self, message: str) -> None:
@@ -352,7 +320,23 @@ class SearchRun:
 
     def candidates(self) -> list[str]:
         if self._candidates is None:
-            ids = self._all_candidates()
+            spec, bench = self.config.candidates, self.gt.bench
+            if not self.gt.is_table:  # a surrogate over the whole space: sample genotypes
+                bench = None
+                if spec == "auto":
+                    spec = f"sample:{SURROGATE_CANDIDATES}"
+                if spec.startswith("sample:"):
+                    self.log(f"candidates: {spec[len('sample:'):]} genotypes sampled uniformly from the {self.space.name} "
+                             f"space (seed [{self.config.seed}, 7]); GT = surrogate")
+            try:
+                sel = select_candidates(self.space, spec, [self.config.seed, 7], bench,
+                                        option="--candidates", bench_reason=self.gt.reason, allow_auto=True,
+                                        sort_samples=True)
+            except ValueError as e:
+                raise RunError(str(e)) from None
+            ids = sel.ids
+            if sel.spec == "benchmark":
+                self._restrict = set(ids)
             if self.constraints:
                 mask = self.constraints.mask(ids)
                 self.log(f"constraints {', '.join(self.constraints.describe())}: {int(mask.sum())} of {len(ids)} "
@@ -363,46 +347,6 @@ class SearchRun:
             self._candidates = ids
         return self._candidates
 
-    def _all_candidates(self) -> list[str]:
-        from penas.spaces import SpaceNotFiniteError
-
-        spec = self.config.candidates
-        if spec == "auto":
-            bench = self.gt.bench
-            size = self.space.size
-            if bench is not None and (size is None or len(bench) < size):
-                spec = "benchmark"  # a sampled benchmark (e.g. the NB301 table): search inside it
-            else:
-                spec = "all" if size is not None and size <= 10**6 else "sample:1000"
-            if spec == "all":
-                try:
-                    return [self.space.format(a) for a in self.space.enumerate()]
-                except SpaceNotFiniteError:
-                    spec = "sample:1000"
-        if spec == "all":
-            try:
-                return [self.space.format(a) for a in self.space.enumerate()]
-            except SpaceNotFiniteError:
-                raise RunError(f"--candidates: space {self.space.name!r} cannot be enumerated; use benchmark "
-                               "or sample:N") from None
-        if spec == "benchmark":
-            if self.gt.bench is None:
-                raise RunError(f"--candidates: benchmark: no table for {self.space.name!r} ({self.gt.reason})")
-            ids = sorted(str(a) for a in self.gt.bench.arch_ids)
-            self._restrict = set(ids)
-            return ids
-        if spec.startswith("sample:"):
-            try:
-                n = int(spec.split(":", 1)[1])
-            except ValueError:
-                n = -1
-            if n < 1:
-                raise RunError(f"--candidates: expected all, benchmark, auto or sample:N with N >= 1, got {spec!r}")
-            crng = np.random.default_rng([self.config.seed, 7])
-            n = min(n, self.space.size) if self.space.size is not None else n
-            return sorted(self.space.format(a) for a in self.space.sample_many(n, crng))
-        raise RunError(f"--candidates: expected all, benchmark, auto or sample:N, got {spec!r}")
-
     def score_table(self, roles: Sequence[str], ids: Sequence[str]) -> dict[str, np.ndarray]:
         self._prefetch_zero_cost(list(roles), list(ids))
         return {r: self.score(r, ids) for r in roles}
@@ -411,11 +355,46 @@ class SearchRun:
         if role not in self.bindings:
             raise RunError(f"role: no estimator bound to {role!r}")
         key = role if epoch is None else f"{role}@{epoch}"
-        cache = self._load_cache(key)
-        todo = [a for a in dict.fromkeys(ids) if a not in cache]
+        seen = self._scores.setdefault(key, {})
+        todo = [a for a in dict.fromkeys(ids) if a not in seen]
         if todo:
-            self._compute(role, key, todo, epoch, cache)
-        return np.array([cache.get(a, math.nan) for a in ids], dtype=np.float64)
+            self._compute(role, key, todo, epoch)
+        return np.array([seen.get(a, math.nan) for a in ids], dtype=np.float64)
+
+    def cost_s(self, role: str, ids: Sequence[str], epoch: int | None = None) -> np.ndarray | None:
+        b = self.bindings.get(role)
+        if b is None:
+            raise RunError(f"role: no estimator bound to {role!r}")
+        if b.cost_kind == "gt":
+            return self._gt_runtime(list(ids))
+        if b.cost_kind == "epochs" and epoch is not None and self._surrogate_runtime(role):
+            return np.asarray(self.estimator(role).runtime_s(list(ids), epoch), dtype=np.float64)
+        return None if b.cost_kind == "epochs" else np.zeros(len(ids))
+
+    def _gt_runtime(self, ids: list[str]) -> np.ndarray | None:
+        """Full-training runtime (s) of ``ids`` from the ground truth, or None when it has none."""
+        b = self.gt.bench
+        try:
+            if b is None or "runtime" not in b.metrics(self.gt.dataset):
+                return None
+        except ValueError:
+            return None
+        if not ids:
+            return np.zeros(0)
+        if not self.gt.is_table:
+            return np.asarray(b.table("runtime", self.gt.dataset, ids), dtype=np.float64)
+        out = np.full(len(ids), np.nan)
+        for i, a in enumerate(ids):
+            try:
+                out[i] = float(b.query(a, "runtime", self.gt.dataset))
+            except ValueError:
+                pass
+        return out
+
+    def _surrogate_runtime(self, role: str) -> bool:
+        b = self.bindings[role]
+        return not b.score_file and hasattr(self.estimator(role), "runtime_cost_s") \
+            and self.estimator(role).cfg.get("gt_source") == "surrogate"
 
     def stage(self, name: str, fn: Callable[[], StageOutput]) -> StageOutput:
         self._fidelity = {}
@@ -423,26 +402,6 @@ class SearchRun:
                          fidelity=lambda: dict(self._fidelity), log=self.log)
 
     # --- scoring internals ----------------------------------------------------------------------
-    def _load_cache(self, key: str) -> dict[str, float]:
-        if key not in self._cache:
-            d: dict[str, float] = {}
-            p = self.run_dir.cache_path(key)
-            if p.is_file():
-                for line in p.read_text().splitlines():
-                    try:
-                        a, v = json.loads(line)
-                    except ValueError:  # a torn last line from a kill: ignore it
-                        continue
-                    d[a] = math.nan if v is None else float(v)
-            self._cache[key] = d
-        return self._cache[key]
-
-    def _append_cache(self, key: str, values: dict[str, float]) -> None:
-        self._cache[key].update(values)
-        with self.run_dir.cache_path(key).open("a") as f:
-            for a, v in values.items():
-                f.write(json.dumps([a, v if math.isfinite(v) else None]) + "\n")
-
     def estimator(self, role: str) -> Any:
         if role not in self._estimators:
             from penas.estimators import get_estimator
@@ -465,77 +424,61 @@ class SearchRun:
         fid = getattr(est, "fidelity", None)
         if fid:
             return str(fid)
-        return "ground truth (table lookup)" if b.cost_kind == "gt" else "computed"
+        if b.cost_kind == "gt":
+            return "ground truth (table lookup)" if getattr(est, "is_table", True) else "ground truth (surrogate)"
+        return "computed"
 
-    def _compute(self, role: str, key: str, todo: list[str], epoch: int | None, cache: dict[str, float]) -> None:
+    def _log_batch_source(self, est: Any) -> None:
+        if hasattr(est, "batches") and hasattr(est, "spec"):  # a zero-cost estimator
+            src = est.batches()[0].source
+            what = "real CIFAR-10 images (shared PNGs)" if src.startswith("png") else (
+                "SYNTHETIC Gaussian images (no real images found)" if src.startswith("synthetic") else (
+                    "real CIFAR-10 training images" if src.startswith("cifar10") else src))
+            self.log(f"zero-cost input batch: {src} -> {what}")
+
+    def _cached(self, est: Any, label: str, todo: list[str]) -> Any:
+        cb = self.progress
+        progress = (lambda done, total: cb(label, done, total)) if cb is not None else None
+        return cached_scores(est, todo, self.store, progress=progress, shard_size=max(1, self.config.chunk))
+
+    def _compute(self, role: str, key: str, todo: list[str], epoch: int | None) -> None:
         b = self.bindings[role]
         if b.score_file:
             table = self._file_scores(b)
-            self._append_cache(key, {a: table.get(a, math.nan) for a in todo})
+            self._scores[key].update({a: table.get(a, math.nan) for a in todo})
             self._fidelity[role] = self._fidelity_of(b, None)
             return
         est = self.estimator(role)
         self._fidelity[role] = self._fidelity_of(b, est)
-        zc_source = getattr(est, "batches", None)
-        if zc_source is not None and hasattr(est, "spec"):
-            src = est.batches()[0].source
-            what = "real CIFAR-10 images (shared PNGs)" if src.startswith("png") else (
-                "SYNTHETIC Gaussian images (no real images found)" if src.startswith("synthetic") else src)
-            self.log(f"zero-cost input batch: {src} -> {what}")
-        stored: dict[str, float] = {}
-        if self.store is not None and epoch is None:
-            stored = self.store.get_many(self.space.name, est.name, est.config_hash, todo)
-            if stored:
-                self._append_cache(key, {a: float(est.oriented(np.array([v]))[0]) for a, v in stored.items()})
-        rest = [a for a in todo if a not in stored]
-        chunk = max(1, self.config.chunk)
-        with self._progress(f"{key} ({len(rest)} archs)", len(rest)) as advance:
-            for i in range(0, len(rest), chunk):
-                part = rest[i : i + chunk]
-                raw = est.score_at(part, epoch) if hasattr(est, "score_at") else est.score(part)
-                raw = np.asarray(raw, dtype=np.float64)
-                if self.store is not None and epoch is None:
-                    self.store.put_many(self.space.name, est.name, est.config_hash,
-                                        dict(zip(part, (float(x) for x in raw), strict=True)))
-                self._append_cache(key, dict(zip(part, (float(x) for x in est.oriented(raw)), strict=True)))
-                advance(len(part))
+        self._log_batch_source(est)
+        if epoch is not None and hasattr(est, "at_epoch"):
+            est = est.at_epoch(epoch)  # its own config hash: one store key per epoch
+        col = self._cached(est, f"{key} ({len(todo)} archs)", todo).one()
+        self._scores[key].update(zip(todo, (float(x) for x in col.oriented()), strict=True))
 
     def _prefetch_zero_cost(self, roles: list[str], ids: list[str]) -> None:
         """Compute missing zero-cost roles together (one build per arch for all proxies)."""
         group = [r for r in roles if r in self.bindings and not self.bindings[r].score_file]
         ests = {r: self.estimator(r) for r in group}
-        zc = [r for r in group if hasattr(ests[r], "score_all") and hasattr(ests[r], "for_proxy")]
-        if len(zc) < 2 or self.store is not None:
+        zc = [r for r in group if hasattr(ests[r], "with_proxies")]
+        if len(zc) < 2:
             return
         base = ests[zc[0]]
         same = [r for r in zc if {k: v for k, v in ests[r].config().items() if k != "estimator"}
                 == {k: v for k, v in base.config().items() if k != "estimator"}]
         if len(same) < 2:
             return
-        for r in same:
-            self._load_cache(r)
-        todo = [a for a in dict.fromkeys(ids) if any(a not in self._cache[r] for r in same)]
+        todo = [a for a in dict.fromkeys(ids) if any(a not in self._scores.get(r, {}) for r in same)]
         if not todo:
             return
         for r in same:
             self._fidelity[r] = "computed"
-        src = base.batches()[0].source
-        self.log(f"zero-cost input batch: {src} -> " + (
-            "real CIFAR-10 images (shared PNGs)" if src.startswith("png") else
-            "SYNTHETIC Gaussian images (no real images found)" if src.startswith("synthetic") else src))
+        self._log_batch_source(base)
         proxies = [ests[r].name for r in same]
-        chunk = max(1, self.config.chunk)
-        with self._progress(f"zero-cost {'+'.join(proxies)} ({len(todo)} archs)", len(todo)) as advance:
-            for i in range(0, len(todo), chunk):
-                part = todo[i : i + chunk]
-                table = base.score_all(part, proxies)
-                for r in same:
-                    e = ests[r]
-                    self._append_cache(r, dict(zip(part, (float(x) for x in e.oriented(table[e.name])), strict=True)))
-                advance(len(part))
-
-    def _progress(self, label: str, total: int) -> Any:
-        return _Progress(self.console if self.config.progress else None, label, total)
+        table = self._cached(base.with_proxies(proxies), f"zero-cost {'+'.join(proxies)} ({len(todo)} archs)", todo)
+        for r in same:
+            col = table[ests[r].name]
+            self._scores.setdefault(r, {}).update(zip(todo, (float(x) for x in col.oriented()), strict=True))
 
     # --- accounting & summary ---------------------------------------------------------------------
     def accounting(self) -> dict[str, Any]:
@@ -555,6 +498,8 @@ class SearchRun:
                     gt_archs.update(m)
         evaluated = set(epochs_by_arch) | gt_archs
         epochs = sum(epochs_by_arch.values()) + (len(gt_archs) * full if full else 0)
+        runtime = self._runtime_by_stage()
+        known = [r for r in runtime if r is not None]
         return {
             "archs_fully_evaluated": len(evaluated),
             "archs_trained_partially": len(epochs_by_arch),
@@ -562,14 +507,69 @@ class SearchRun:
             "epochs": epochs,
             "full_training_epochs": full,
             "full_training_equivalents": (epochs / full) if full else None,
+            "charged_runtime_s": float(sum(known)) if known else None,
             "cpu_s": sum(r.cpu_s for r in self.stages),
             "wall_s": sum(r.wall_s for r in self.stages),
             "stages": [
                 {"name": r.name, "kept": len(r.output.kept), "cpu_s": round(r.cpu_s, 3), "wall_s": round(r.wall_s, 3),
-                 "resumed": r.resumed, "fidelity": r.fidelity}
-                for r in self.stages
+                 "resumed": r.resumed, "fidelity": r.fidelity, "epochs": ep, "charged_runtime_s": rt}
+                for r, ep, rt in zip(self.stages, self._epochs_by_stage(), runtime, strict=True)
             ],
         }
+
+    def _charged_roles(self, rec: StageRecord) -> list[tuple[Binding, str, str, dict[str, float]]]:
+        """(binding, role, epoch text, scores) of the charged roles a stage scored."""
+        out = []
+        for key, m in rec.output.scores.items():
+            role, _, ep = key.partition("@")
+            b = self.bindings.get(role)
+            if b is not None and (b.cost_kind == "gt" or (b.cost_kind == "epochs" and ep)):
+                out.append((b, role, ep, m))
+        return out
+
+    def _epochs_by_stage(self) -> list[int]:
+        """Training epochs each stage added (partial training: beyond an arch's earlier epochs)."""
+        full = FULL_EPOCHS.get(self.space.name) or 0
+        reached: dict[str, int] = {}
+        gt: set[str] = set()
+        out = []
+        for rec in self.stages:
+            n = 0
+            for b, _, ep, m in self._charged_roles(rec):
+                if b.cost_kind == "gt":
+                    n += full * len(set(m) - gt)
+                    gt.update(m)
+                    continue
+                for a in m:
+                    n += max(0, int(ep) - reached.get(a, 0))
+                    reached[a] = max(reached.get(a, 0), int(ep))
+            out.append(n)
+        return out
+
+    def _runtime_by_stage(self) -> list[float | None]:
+        """Training runtime (s) each stage charged: a partial-training stage on a surrogate GT the
+        estimator's ``runtime_cost_s`` growth over the archs it scored, a GT lookup the full training's
+        runtime of each new arch; ``None`` where no runtime is known (recomputed from the stage files)."""
+        epochs: dict[str, list[int]] = {}
+        gt: set[str] = set()
+        out: list[float | None] = []
+        for rec in self.stages:
+            charged: float | None = None
+            for b, role, ep, m in self._charged_roles(rec):
+                if b.cost_kind == "gt":
+                    new = sorted(set(m) - gt)
+                    rt = self._gt_runtime(new)
+                    if rt is not None:
+                        gt.update(new)
+                        charged = (charged or 0.0) + float(np.nansum(rt))
+                elif self._surrogate_runtime(role):
+                    est = self.estimator(role)
+                    before = est.runtime_cost_s({a: epochs[a] for a in m if a in epochs})
+                    for a in m:
+                        epochs.setdefault(a, []).append(int(ep))
+                    charged = (charged or 0.0) + est.runtime_cost_s({a: epochs[a] for a in m}) - before
+            out.append(charged)
+        return out
 
     def result(self, outcome: SearchOutcome) -> dict[str, Any]:
         res: dict[str, Any] = {
@@ -585,48 +585,18 @@ class SearchRun:
             "strategy_info": outcome.info,
             "notes": list(self.notes),
         }
-        tab = sorted({f"{r.name}: {fid}" for r in self.stages for role, fid in r.fidelity.items()
-                      if fid.startswith("tabular")})
+        acc = res["accounting"]
+        tab = []
+        for r, st in zip(self.stages, acc["stages"], strict=True):
+            fids = sorted({fid for fid in r.fidelity.values() if fid.startswith(("tabular", "surrogate"))})
+            if fids:
+                rt = st["charged_runtime_s"]
+                tab.append(f"{r.name}: {', '.join(fids)}, charged {st['epochs']} epochs"
+                           + (f" / {rt:.0f} s" if rt is not None else ""))
         res["tabular_stages"] = tab
         if self.gt.available:
-            ids, col = self.gt.column()
-            cand = set(self.candidates())
-            mask = np.array([a in cand for a in ids]) & np.isfinite(col)
-            v = float(self.gt.values([outcome.best_id])[0])
-            best_all = float(np.nanmax(col))
-            best_feas = float(np.max(col[mask])) if mask.any() else math.nan
-            res["gt"] = {
-                "metric": self.gt.metric, "dataset": self.gt.dataset, "value": v,
-                "rank": int(np.sum(col > v)) + 1 if math.isfinite(v) else None, "n": int(np.isfinite(col).sum()),
-                "best": best_all, "regret": best_all - v if math.isfinite(v) else None,
-                "best_among_candidates": best_feas,
-                "regret_among_candidates": best_feas - v if math.isfinite(v) else None,
-                "reached_optimum": bool(math.isfinite(v) and v >= best_all - 1e-9),
-            }
+            res["gt"] = gt_summary(self.gt, self.space, outcome.best_id, self.candidates(), self.reference_samples)
         else:
             res["gt"] = None
             res["gt_unavailable"] = self.gt.reason or f"no {self.gt.metric!r} on {self.gt.dataset!r}"
         return res
-
-
-class _Progress:
-    """A rich progress bar (or nothing when ``console`` is None)."""
-
-    def __init__(self, console: Any, label: str, total: int) -> None:
-        self.console, self.label, self.total = console, label, total
-        self._p: Any = None
-
-    def __enter__(self) -> Callable[[int], None]:
-        if self.console is None or self.total <= 0:
-            return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                           console=self.console, transient=False)
-        self._p.start()
-        task = self._p.add_task(self.label, total=self.total)
-        return lambda n: self._p.advance(task, n)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._p is not None:
-            self._p.stop()

@@ -1,11 +1,15 @@
-"""penas-estimators: zero-cost, one-shot, partial-training, predictor and oracle estimators."""
+"""penas-estimators: zero-cost, one-shot, partial-training, predictor and oracle estimators.
+
+The registry lives in ``penas.estimators._registry``; estimator modules register there on
+import of this package. :func:`~penas.estimators.scoring.cached_scores` is the one way to
+score archs through a :class:`~penas.estimators.store.ScoreStore`.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from penas.spaces.registry import Registry
-
+from ._registry import ESTIMATORS, get_estimator, higher_is_better, list_estimators, register_estimator
 from .base import Estimator, Provenance, ScoreResult, config_hash
 
 try:
@@ -13,24 +17,7 @@ try:
 except PackageNotFoundError:  # pragma: no cover
     __version__ = "0+unknown"
 
-ESTIMATORS: Registry[Estimator] = Registry("estimator")
-register_estimator = ESTIMATORS.register
-
-
-def list_estimators(pattern: str = "*") -> list[str]:
-    return ESTIMATORS.names(pattern)
-
-
-def get_estimator(name: str, space, **cfg) -> Estimator:
-    """Instantiate the estimator ``name`` for ``space`` (a Space or a registered space name)."""
-    if isinstance(space, str):
-        from penas.spaces import get_space
-
-        space = get_space(space)
-    return ESTIMATORS.get(name)(space=space, **cfg)
-
-
-from . import _all  # noqa: E402,F401  (estimator modules register themselves)
+from . import _all  # noqa: F401  (estimator modules register themselves in ._registry)
 
 __all__ = [
     "ESTIMATORS",
@@ -39,6 +26,7 @@ __all__ = [
     "ScoreResult",
     "config_hash",
     "get_estimator",
+    "higher_is_better",
     "list_estimators",
     "register_estimator",
 ]

@@ -1,3 +1,3 @@
 """Imports every estimator module so that each registers itself."""
 
-from . import one_shot, partial_training, predictor, simple, zero_cost  # noqa: F401
+from . import combination, one_shot, partial_training, predictor, simple, zero_cost  # noqa: F401

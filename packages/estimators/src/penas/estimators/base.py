@@ -8,12 +8,13 @@ replaced by a sentinel like -1e8.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,12 @@ from penas.spaces import Space
 
 
 def library_versions() -> dict[str, str]:
+    """Versions of python, torch, numpy and the penas packages (recorded in every provenance)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:  # metadata lookups are slow; versions do not change in a run
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
@@ -56,7 +63,25 @@ class Provenance:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # dataclasses.asdict deep-copies every value; this runs once per stored score, so copy
+        # only the two mutable fields (their values are plain JSON data).
+        out = {f: getattr(self, f) for f in _PROVENANCE_FIELDS}
+        out["versions"], out["extra"] = dict(self.versions), dict(self.extra)
+        return out
+
+
+_PROVENANCE_FIELDS = tuple(f.name for f in fields(Provenance))
+
+
+class StoredProvenance:
+    """A provenance row kept exactly as given (for estimators whose stored rows have their own
+    compact form, e.g. the one-shot per-batch scores); ``to_dict`` like :class:`Provenance`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = dict(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.values)
 
 
 @dataclass
@@ -65,7 +90,7 @@ class ScoreResult:
 
     arch_ids: list[str]
     scores: np.ndarray
-    provenance: list[Provenance]
+    provenance: list[Provenance | StoredProvenance]
 
     @property
     def n_invalid(self) -> int:
@@ -78,10 +103,18 @@ class Estimator(ABC):
     Subclasses set ``name`` and ``higher_is_better`` and implement :meth:`_score_one` (or
     override :meth:`score_result` for batched work). ``config()`` must return every setting
     that changes the score; its hash keys the score store.
+
+    A *multi-output* estimator (``multi_output = True``) scores several named columns in one
+    pass: :meth:`columns` maps each column label to the estimator whose store key it fills and
+    :meth:`score_columns` returns one :class:`ScoreResult` per label.
     """
 
     name: str = ""
     higher_is_better: bool = True
+    multi_output: bool = False
+    #: ``False`` for look-ups (benchmark tables, surrogates) that cost less to recompute than to
+    #: store: :func:`~penas.estimators.scoring.cached_scores` then bypasses the score store.
+    cacheable: bool = True
 
     def __init__(self, space: Space, **cfg: Any) -> None:
         self.space = space
@@ -110,6 +143,13 @@ class Estimator(ABC):
             extra=extra,
         )
 
+    def provenances(self, arch_ids: Sequence[str], **extra: Any) -> list[Provenance]:
+        """:meth:`provenance` of many archs (the config and its hash computed once)."""
+        if not arch_ids:
+            return []
+        first = self.provenance(arch_ids[0], **extra)
+        return [first, *(replace(first, arch_id=a) for a in arch_ids[1:])]
+
     @abstractmethod
     def _score_one(self, arch: Any) -> float:
         """Raw score of one arch (NaN when the estimator cannot score it)."""
@@ -118,7 +158,16 @@ class Estimator(ABC):
         parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
         ids = [self.space.format(a) for a in parsed]
         vals = np.array([_as_float(self._score_one(a)) for a in parsed], dtype=np.float64)
-        return ScoreResult(ids, vals, [self.provenance(i) for i in ids])
+        return ScoreResult(ids, vals, self.provenances(ids))
+
+    def columns(self) -> dict[str, Estimator]:
+        """``{column label: estimator}`` of the scores this one produces (``{name: self}`` unless
+        multi-output); each column is stored under its estimator's name and config hash."""
+        return {self.name: self}
+
+    def score_columns(self, archs: Sequence[Any]) -> dict[str, ScoreResult]:
+        """``{column label: ScoreResult}`` for ``archs`` (one column unless multi-output)."""
+        return {self.name: self.score_result(archs)}
 
     def score(self, archs: Sequence[Any]) -> np.ndarray:
         """Raw scores (the estimator's own direction), NaN for invalid ones."""

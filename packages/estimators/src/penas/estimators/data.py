@@ -1,15 +1,21 @@
-"""Input batches for zero-cost scoring, each with a content fingerprint.
+"""Input batches for zero-cost scoring and small training sets, each with a content fingerprint.
 
-Three sources, all returning a :class:`Batch` (normalised float32 images ``[N,C,H,W]`` and
-int64 labels ``[N]``):
+Every source goes through the data layer :mod:`penas.spaces.datasets` (one ``--data`` parser,
+one CIFAR reader for the npy / python-pickle / ImageFolder layouts, a restricted unpickler, the
+NB201 normalisation). Sources, all returning a :class:`Batch` (normalised float32 images
+``[N,C,H,W]`` and int64 labels ``[N]``):
 
-* :func:`cifar10_batches` -- a standard ``cifar-10-batches-py`` directory (pickled batches);
-* :func:`png_batch` -- the 20 real CIFAR-10 test images shipped with the shared benchmark
-  data (``images/foolbox_cifar10/cifar10_<NN>_<label>.png``), decoded with the stdlib
-  ``zlib`` (no PIL), usable offline; :func:`augment_tile` extends them to a larger batch of
-  distinct images (seeded random crop + flip), :func:`tile` merely repeats them;
-* :func:`synthetic_batch` -- seeded Gaussian images and uniform labels.
+* :func:`dataset_batches` / :func:`cifar10_batches` -- CIFAR-10/100 (any layout): consecutive
+  batches in stored order from ``start`` or of one seeded permutation, optionally with the
+  CIFAR train-time augmentation (random crop + flip);
+* :func:`png_batch` -- the 20 real CIFAR-10 test images shipped with the shared benchmark data
+  (``images/foolbox_cifar10/cifar10_<NN>_<label>.png``, decoded with Pillow); :func:`augment_tile`
+  extends them to a larger batch of distinct images (seeded crop + flip), :func:`tile` repeats them;
+* :func:`synthetic_batch` -- seeded Gaussian images and uniform labels (``source`` starts with
+  ``synthetic``: every output that uses it says SYNTHETIC).
 
+:func:`default_batch` and the ``auto`` spec use real CIFAR-10 under ``$PENAS_DATA/cifar10`` when
+it exists, then the 20 PNGs, and synthetic data only when no real images exist.
 ``Batch.fingerprint`` is the sha256 of the image and label tensor bytes, recorded in every
 score's provenance. Nothing is read at import time.
 """
@@ -17,10 +23,7 @@ score's provenance. Nothing is read at import time.
 from __future__ import annotations
 
 import hashlib
-import pickle
 import re
-import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +32,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# NB201 / zero-cost-nas CIFAR-10 normalisation.
-CIFAR10_MEAN = (125.3 / 255, 123.0 / 255, 113.9 / 255)
-CIFAR10_STD = (63.0 / 255, 62.1 / 255, 66.7 / 255)
+from penas.spaces.datasets import DataSpec, ImageDataset, open_dataset, parse_data_spec, resolve_auto
+from penas.spaces.datasets.transforms import (
+    NB201_CIFAR10,
+    NORMALISATION,
+    normalize,
+    random_crop_flip,
+    to_tensor01,
+)
+
+# NB201 / zero-cost-nas CIFAR-10 normalisation (kept as names for callers).
+CIFAR10_MEAN, CIFAR10_STD = NB201_CIFAR10
 
 
 def fingerprint(*tensors: torch.Tensor) -> str:
@@ -61,6 +72,10 @@ class Batch:
     def fingerprint(self) -> str:
         return fingerprint(self.inputs, self.targets)
 
+    @property
+    def synthetic(self) -> bool:
+        return self.source.startswith("synthetic")
+
     def resized(self, hw: tuple[int, int]) -> Batch:
         """Bilinear resize to ``hw`` (for spaces whose input is not 32x32)."""
         if tuple(self.inputs.shape[-2:]) == tuple(hw):
@@ -68,72 +83,39 @@ class Batch:
         x = F.interpolate(self.inputs, size=hw, mode="bilinear", align_corners=False)
         return Batch(x, self.targets, f"{self.source}|resize{hw[0]}x{hw[1]}")
 
-
-def normalise(images_uint8: np.ndarray) -> torch.Tensor:
-    """``[N,H,W,3]`` uint8 -> ``[N,3,H,W]`` float32 with the CIFAR-10 mean/std."""
-    x = torch.from_numpy(np.ascontiguousarray(images_uint8)).permute(0, 3, 1, 2).float() / 255.0
-    mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
-    return (x - mean) / std
+    def classes_mod(self, num_classes: int) -> Batch:
+        """Labels folded into ``num_classes`` (for toy spaces with fewer classes than the data)."""
+        if self.size == 0 or int(self.targets.max()) < num_classes:
+            return self
+        return Batch(self.inputs, self.targets % num_classes, f"{self.source}|mod{num_classes}")
 
 
-# --- PNG (stdlib only) ------------------------------------------------------------------
+def normalise(images_uint8: np.ndarray, dataset: str = "cifar10") -> torch.Tensor:
+    """``[N,H,W,3]`` uint8 -> ``[N,3,H,W]`` float32 with the NB201 mean/std of ``dataset``."""
+    return normalize(to_tensor01(images_uint8), *NORMALISATION.get(dataset, NB201_CIFAR10))
+
+
+# --- PNG (Pillow) -------------------------------------------------------------------------------
 def decode_png(path: str | Path) -> np.ndarray:
-    """Decode an 8-bit, non-interlaced grayscale/RGB/RGBA PNG into ``[H,W,C]`` uint8."""
-    data = Path(path).read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"path: {path} is not a PNG file")
-    pos, idat = 8, []
-    width = height = ctype = 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        body = data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-        if kind == b"IHDR":
-            width, height, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            if depth != 8 or interlace != 0 or ctype not in (0, 2, 6):
-                raise ValueError(f"path: {path}: only 8-bit non-interlaced gray/RGB/RGBA PNGs are supported")
-        elif kind == b"IDAT":
-            idat.append(body)
-        elif kind == b"IEND":
-            break
-    channels = {0: 1, 2: 3, 6: 4}[ctype]
-    raw = zlib.decompress(b"".join(idat))
-    stride = width * channels
-    out = np.zeros((height, stride), dtype=np.uint8)
-    prev = np.zeros(stride, dtype=np.int32)
-    for y in range(height):
-        ftype = raw[y * (stride + 1)]
-        line = np.frombuffer(raw, dtype=np.uint8, count=stride, offset=y * (stride + 1) + 1).astype(np.int32)
-        cur = _unfilter(ftype, line, prev, channels)
-        out[y] = cur
-        prev = cur
-    return out.reshape(height, width, channels)
+    """Decode a PNG into ``[H,W,C]`` uint8 with Pillow: C = 1 (grey), 3 (RGB) or 4 (with alpha)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if im.format != "PNG":
+                raise ValueError(f"path: {path} is not a PNG file")
+            alpha = "A" in im.mode or (im.mode == "P" and "transparency" in im.info)
+            mode = "RGBA" if alpha else ("L" if im.mode in ("1", "L", "I", "I;16") else "RGB")
+            a = np.asarray(im.convert(mode), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ValueError(f"path: {path} is not a PNG file") from None
+    return a[..., None] if a.ndim == 2 else a
 
 
-def _unfilter(ftype: int, line: np.ndarray, prev: np.ndarray, bpp: int) -> np.ndarray:
-    if ftype == 0:
-        return line
-    if ftype == 2:
-        return (line + prev) & 0xFF
-    cur = line.copy()
-    for i in range(len(cur)):
-        a = cur[i - bpp] if i >= bpp else 0
-        b = prev[i]
-        c = prev[i - bpp] if i >= bpp else 0
-        if ftype == 1:
-            pred = a
-        elif ftype == 3:
-            pred = (a + b) // 2
-        elif ftype == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-        else:
-            raise ValueError(f"PNG filter type {ftype} is not valid")
-        cur[i] = (cur[i] + pred) & 0xFF
-    return cur
+def _rgb(a: np.ndarray) -> np.ndarray:
+    return np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a[..., :3]
 
 
 _PNG_NAME = re.compile(r"cifar10_(\d+)_(\d+)\.png$")
@@ -141,18 +123,16 @@ _PNG_NAME = re.compile(r"cifar10_(\d+)_(\d+)\.png$")
 
 def png_dir(bench_root: str | Path | None = None) -> Path:
     """``<data root>/images/foolbox_cifar10`` (data root from ``penas.spaces.paths``)."""
-    from penas.spaces.paths import data_root
-
-    return data_root(bench_root) / "images" / "foolbox_cifar10"
+    return DataSpec("png").directory(bench_root)
 
 
 def png_batch(directory: str | Path | None = None) -> Batch:
     """The 20 real CIFAR-10 test images (labels from the file names), normalised."""
     d = Path(directory) if directory is not None else png_dir()
-    files = sorted(p for p in d.glob("cifar10_*.png") if _PNG_NAME.search(p.name))
+    files = sorted(p for p in d.glob("cifar10_*.png") if _PNG_NAME.search(p.name)) if d.is_dir() else []
     if not files:
         raise FileNotFoundError(f"directory: no cifar10_<NN>_<label>.png images in {d}")
-    imgs = np.stack([decode_png(p)[..., :3] for p in files])
+    imgs = np.stack([_rgb(decode_png(p)) for p in files])
     labels = torch.tensor([int(_PNG_NAME.search(p.name).group(2)) for p in files], dtype=torch.int64)
     return Batch(normalise(imgs), labels, f"png:{d.name}:{len(files)}")
 
@@ -199,41 +179,54 @@ def augment_tile(batch: Batch, n: int, seed: int = 0, pad: int = 4) -> Batch:
     return Batch(torch.stack(out), torch.stack(labels), f"{batch.source}|augtile{n}:{seed}")
 
 
-# --- CIFAR-10 python batches ---------------------------------------------------------------
-def _load_cifar_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with path.open("rb") as f:
-        d = pickle.load(f, encoding="bytes")
-    x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    y = np.asarray(d[b"labels"], dtype=np.int64)
-    return x, y
+# --- CIFAR-10 / CIFAR-100 through the data layer ---------------------------------------------------
+def open_images(data: str | DataSpec | ImageDataset, root: str | Path | None = None,
+                option: str = "--data") -> ImageDataset:
+    """An :class:`~penas.spaces.datasets.ImageDataset` for ``cifar10[:DIR]``, ``cifar100[:DIR]``,
+    ``imagefolder:DIR`` (or a dataset already opened)."""
+    return data if isinstance(data, ImageDataset) else open_dataset(data, root, option)
+
+
+def dataset_batches(
+    ds: ImageDataset, batch_size: int, *, split: str = "train", seed: int | None = None, start: int = 0,
+    augment: bool = False,
+) -> Iterator[Batch]:
+    """Batches of ``batch_size`` of ``split``: in stored order from ``start`` (``seed=None``) or of one
+    seeded permutation (``numpy.random.default_rng(seed).permutation``); with ``augment`` each batch
+    gets the CIFAR train-time crop + flip (a ``torch.Generator`` seeded by ``seed`` and the batch start)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size}")
+    x, y, _ = ds.select(split)
+    order = np.arange(len(y)) if seed is None else np.random.default_rng(seed).permutation(len(y))
+    order = order[start:]
+    stats = NORMALISATION.get(ds.name, NB201_CIFAR10)
+    tag = "|aug" if augment else ""
+    for i in range(0, len(order) - batch_size + 1, batch_size):
+        idx = order[i : i + batch_size]
+        rows = np.sort(idx) if seed is None else idx
+        imgs = to_tensor01(x[rows])
+        if augment:
+            g = torch.Generator().manual_seed((0 if seed is None else seed) * 1_000_003 + start + i)
+            imgs = random_crop_flip(imgs, 4, g)
+        yield Batch(normalize(imgs, *stats), torch.from_numpy(np.asarray(y[rows], dtype=np.int64)),
+                    f"{ds.name}-{split}:{seed}:{start + i}{tag}")  # no path: store keys stay machine-independent
 
 
 def cifar10_arrays(root: str | Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """All images/labels of ``split`` ("train" or "test") from a ``cifar-10-batches-py`` dir."""
-    r = Path(root)
-    if (r / "cifar-10-batches-py").is_dir():
-        r = r / "cifar-10-batches-py"
-    names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
+    """All images (uint8 HWC) and int64 labels of ``split`` of the CIFAR-10 under ``root`` (any layout)."""
     if split not in ("train", "test"):
         raise ValueError(f"split: expected 'train' or 'test', got {split!r}")
-    missing = [n for n in names if not (r / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"root: {r} lacks CIFAR-10 python batches {missing}")
-    parts = [_load_cifar_file(r / n) for n in names]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    x, y, _ = open_images(DataSpec("cifar10", str(root)), option="root").select(split)
+    return x, y
 
 
 def cifar10_batches(
-    root: str | Path, batch_size: int, *, split: str = "train", seed: int | None = None, start: int = 0
+    root: str | Path, batch_size: int, *, split: str = "train", seed: int | None = None, start: int = 0,
+    augment: bool = False,
 ) -> Iterator[Batch]:
-    """Batches of ``batch_size`` from CIFAR-10: in file order from ``start`` (``seed=None``),
-    or one seeded random permutation (zero-cost-nas draws one random train minibatch)."""
-    x, y = cifar10_arrays(root, split)
-    order = np.arange(len(y)) if seed is None else np.random.default_rng(seed).permutation(len(y))
-    order = order[start:]
-    for i in range(0, len(order) - batch_size + 1, batch_size):
-        idx = order[i : i + batch_size]
-        yield Batch(normalise(x[idx]), torch.from_numpy(y[idx]), f"cifar10-{split}:{seed}:{start + i}")
+    """:func:`dataset_batches` of the CIFAR-10 under ``root`` (zero-cost-nas draws one random train minibatch)."""
+    ds = open_images(DataSpec("cifar10", str(root)), option="root")
+    yield from dataset_batches(ds, batch_size, split=split, seed=seed, start=start, augment=augment)
 
 
 def synthetic_batch(
@@ -247,12 +240,81 @@ def synthetic_batch(
 
 
 def default_batch(n: int, shape: tuple[int, int, int] = (3, 32, 32), num_classes: int = 10, seed: int = 0) -> Batch:
-    """The offline default: the shared PNG images, augmented to ``n`` distinct ones (resized to ``shape``) when
-    present, else a synthetic batch. ``Batch.source`` says which one was used."""
-    try:
-        b = augment_tile(png_batch(), n).resized(shape[1:])
-    except FileNotFoundError:
-        return synthetic_batch(shape, n, num_classes, seed)
-    if num_classes < 10:
-        b = Batch(b.inputs, b.targets % num_classes, f"{b.source}|mod{num_classes}")
-    return b
+    """The default batch (the ``auto`` spec): ``n`` seeded random real CIFAR-10 training images when
+    ``$PENAS_DATA/cifar10`` exists, else the shared PNGs augmented to ``n`` distinct ones, else a
+    synthetic batch; resized to ``shape``. ``Batch.source`` says which one was used."""
+    spec = resolve_auto("auto")
+    if spec.kind == "cifar10":
+        ds = open_images(spec)
+        if ds.counts()["train"] >= n:
+            return next(dataset_batches(ds, n, seed=seed)).resized(shape[1:]).classes_mod(num_classes)
+    if spec.kind in ("cifar10", "png-aug"):
+        try:
+            return augment_tile(png_batch(), n).resized(shape[1:]).classes_mod(num_classes)
+        except FileNotFoundError:
+            pass
+    return synthetic_batch(shape, n, num_classes, seed)
+
+
+def image_set(data: str | DataSpec, shape: tuple[int, int, int], num_classes: int, *, default_n: int = 512,
+              split: str = "train", option: str = "--data") -> tuple[torch.Tensor, torch.Tensor, str, bool]:
+    """A whole labelled set for training: ``(x, y, source, synthetic)`` from a ``--data`` spec
+    (``auto``, ``synthetic[:N]``, ``png-aug[:N]``, ``cifar10[:DIR]``, ``cifar100[:DIR]``,
+    ``imagefolder:DIR``; ``@SPLIT`` selects the images, default ``split``). One-line errors name ``option``."""
+    spec = resolve_auto(parse_data_spec(data, option) if isinstance(data, str) else data)
+    if spec.kind in ("synthetic", "png-aug"):
+        n = spec.n or default_n
+        if n < 2:
+            raise ValueError(f"{option}: expected {spec.kind}[:N] with N >= 2, got {str(spec)!r}")
+        b = synthetic_batch(shape, n, num_classes, seed=0) if spec.synthetic else \
+            augment_tile(png_batch(), n, seed=0).resized(shape[1:])
+        return b.inputs, b.targets % num_classes, b.source.split("|")[0] + f" ({n} images)", spec.synthetic
+    if spec.is_classification_dataset:
+        spec = spec.with_split(split)
+        ds = open_images(spec)
+        x, y, desc = ds.select(spec.split)  # type: ignore[arg-type]
+        b = Batch(normalise(x, ds.name), torch.from_numpy(np.asarray(y, dtype=np.int64)), desc)
+        b = b.resized(shape[1:]).classes_mod(num_classes)
+        return b.inputs, b.targets, b.source, False
+    raise ValueError(f"{option}: expected auto, synthetic[:N], png-aug[:N], cifar10[:DIR], cifar100[:DIR] or "
+                     f"imagefolder:DIR, got {str(spec)!r}")
+
+
+def train_holdout_batches(
+    data: str | DataSpec, shape: tuple[int, int, int], num_classes: int, n_train: int, n_eval: int,
+    batch_size: int, seed: int = 0, holdout: float = 0.1, option: str = "data",
+) -> tuple[list[Batch], list[Batch]]:
+    """``(train batches, held-out batches)`` for a short training run on a ``--data`` spec.
+
+    ``synthetic`` -- seeded Gaussian batches (seeds 1000+i / 2000+i); ``png[:DIR]`` -- the 20 shared
+    PNGs tiled, train = eval (a smoke test, not a measurement); a dataset (``cifar10[:DIR]``, ...,
+    ``auto`` when real CIFAR-10 exists) -- one seeded permutation of its split (``@SPLIT``, default
+    train): batches from its first ``1 - holdout`` for training and from its last ``holdout`` for
+    scoring (disjoint). A split too small for the batches asked for is a one-line ``ValueError``.
+    """
+    spec = resolve_auto(parse_data_spec(data, option) if isinstance(data, str) else data)
+    if spec.kind == "synthetic":
+        return ([synthetic_batch(shape, batch_size, num_classes, seed=1000 + i) for i in range(n_train)],
+                [synthetic_batch(shape, batch_size, num_classes, seed=2000 + i) for i in range(n_eval)])
+    if spec.kind in ("png", "png-aug"):
+        d = spec.directory() if spec.kind == "png" else None
+        b = tile(png_batch(d), batch_size).resized(shape[1:]).classes_mod(num_classes)
+        return [b] * n_train, [b]
+    if not spec.is_classification_dataset:
+        raise ValueError(f"{option}: expected synthetic, png[:DIR], auto or an image dataset, got {str(spec)!r}")
+    ds = open_images(spec)
+    split = str(spec.split) if spec.split is not None else "train"
+    n = len(ds.select(split)[1])
+    start = n - int(round(holdout * n))
+    if n_train * batch_size > start or n_eval * batch_size > n - start:
+        raise ValueError(f"{option}: {n_train} training and {n_eval} held-out batches of {batch_size} need "
+                         f"{n_train * batch_size} + {n_eval * batch_size} images, but {ds.describe(split)} has "
+                         f"{start} + {n - start} ({1 - holdout:.0%} / {holdout:.0%} of {n})")
+
+    def fit(b: Batch) -> Batch:
+        return b.resized(shape[1:]).classes_mod(num_classes)
+
+    tr = dataset_batches(ds, batch_size, split=split, seed=seed)
+    ev = dataset_batches(ds, batch_size, split=split, seed=seed, start=start)
+    return ([fit(b) for _, b in zip(range(n_train), tr, strict=False)],
+            [fit(b) for _, b in zip(range(n_eval), ev, strict=False)])

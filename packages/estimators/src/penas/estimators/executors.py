@@ -1,7 +1,8 @@
 """Run an estimator over many architectures, writing scores to a :class:`ScoreStore` as they come.
 
-:func:`run_sweep` asks the store which arch ids are missing, cuts them into shards, and hands
-the shards to an executor:
+:func:`penas.estimators.scoring.cached_scores` (and its wrappers :func:`run_sweep` /
+:func:`run_multi_sweep`) asks the store which arch ids are missing, cuts them into shards, and
+hands the shards to an executor:
 
 * :class:`LocalExecutor` -- ``workers=1``: in this process, in order; ``workers=N``: a
   process pool (``spawn`` by default), each worker with ``torch.set_num_threads(1)``;
@@ -33,15 +34,13 @@ from __future__ import annotations
 import inspect
 import multiprocessing as mp
 import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
-from .base import Estimator
+from .base import Estimator, ScoreResult
+from .scoring import SweepReport, cached_scores
 from .store import ScoreStore
 
 ShardResult = tuple[list[str], list[float], list[dict[str, Any]]]
@@ -56,13 +55,13 @@ class EstimatorSpec:
     cfg: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self) -> Estimator:
-        from . import get_estimator
+        from ._registry import get_estimator
 
         return get_estimator(self.name, self.space, **self.cfg)
 
     def takes_device(self) -> bool:
         """Whether the registered factory names a ``device`` parameter."""
-        from . import ESTIMATORS
+        from ._registry import ESTIMATORS
 
         try:
             return "device" in inspect.signature(ESTIMATORS.get(self.name)).parameters
@@ -73,7 +72,7 @@ class EstimatorSpec:
         """Build the estimator for ``device`` (``device=`` when the factory takes it, else
         :meth:`to_device` when the estimator has one, else as it is)."""
         if self.takes_device():
-            from . import get_estimator
+            from ._registry import get_estimator
 
             return get_estimator(self.name, self.space, **{**self.cfg, "device": device})
         return place_on_device(self(), device)
@@ -82,7 +81,8 @@ class EstimatorSpec:
 EstimatorSource = Estimator | Callable[[], Estimator]
 
 
-def _materialise(src: EstimatorSource) -> Estimator:
+def materialise(src: EstimatorSource) -> Estimator:
+    """The estimator itself, or the one a recipe/factory builds."""
     return src if isinstance(src, Estimator) else src()
 
 
@@ -95,7 +95,7 @@ def place_on_device(est: Estimator, device: str) -> Estimator:
 def _materialise_on(src: EstimatorSource, device: str) -> Estimator:
     if isinstance(src, EstimatorSpec):
         return src.on_device(device)
-    return place_on_device(_materialise(src), device)
+    return place_on_device(materialise(src), device)
 
 
 # --- devices ----------------------------------------------------------------------------------
@@ -158,24 +158,18 @@ class WorkerInfo:
     pid: int
 
 
-def score_shard(est: Estimator, arch_ids: Sequence[str]) -> ShardResult:
-    res = est.score_result(list(arch_ids))
+def _shard(res: ScoreResult) -> ShardResult:
     return list(res.arch_ids), [float(v) for v in res.scores], [p.to_dict() for p in res.provenance]
 
 
 MultiShardResult = dict[str, ShardResult]
 
 
-def score_shard_multi(est: Any, arch_ids: Sequence[str], proxies: Sequence[str]) -> MultiShardResult:
-    """All ``proxies`` of a zero-cost estimator on one build per arch: ``{proxy: ShardResult}``."""
-    parsed = [est.space.parse(a) for a in arch_ids]
-    ids = [est.space.format(a) for a in parsed]
-    table = est.score_all(parsed, proxies)
-    out: MultiShardResult = {}
-    for p in proxies:
-        sub = est.for_proxy(p)
-        out[p] = (ids, [float(v) for v in table[p]], [sub.provenance(i).to_dict() for i in ids])
-    return out
+def score_shard(est: Estimator, arch_ids: Sequence[str]) -> ShardResult | MultiShardResult:
+    """One shard: a :data:`ShardResult`, or ``{column: ShardResult}`` for a multi-output estimator."""
+    if getattr(est, "multi_output", False):
+        return {name: _shard(r) for name, r in est.score_columns(list(arch_ids)).items()}
+    return _shard(est.score_result(list(arch_ids)))
 
 
 # --- local ------------------------------------------------------------------------------------
@@ -187,13 +181,12 @@ def _init_worker(src: EstimatorSource) -> None:
 
     torch.set_num_threads(1)
     global _WORKER_EST
-    _WORKER_EST = _materialise(src)
+    _WORKER_EST = materialise(src)
 
 
-def _worker_shard(job: tuple[Sequence[str], tuple[str, ...] | None]) -> Any:
+def _worker_shard(arch_ids: Sequence[str]) -> Any:
     assert _WORKER_EST is not None, "worker not initialised"
-    arch_ids, proxies = job
-    return score_shard(_WORKER_EST, arch_ids) if proxies is None else score_shard_multi(_WORKER_EST, arch_ids, proxies)
+    return score_shard(_WORKER_EST, arch_ids)
 
 
 _WORKER_INFO: WorkerInfo | None = None
@@ -222,23 +215,17 @@ def _tag(provs: list[dict[str, Any]], tag: dict[str, Any]) -> None:
         p["extra"] = {**p.get("extra", {}), "worker": tag}
 
 
-def _device_worker_shard(job: tuple[Sequence[str], tuple[str, ...] | None]) -> Any:
+def _device_worker_shard(arch_ids: Sequence[str]) -> Any:
     assert _WORKER_INFO is not None, "device worker not initialised"
-    out = _worker_shard(job)
+    out = _worker_shard(arch_ids)
     tag = {"index": _WORKER_INFO.index, "device": _WORKER_INFO.device}
     for _, _, provs in out.values() if isinstance(out, dict) else [out]:
         _tag(provs, tag)
     return out
 
 
-def _run_job(est: Estimator, arch_ids: Sequence[str], proxies: tuple[str, ...] | None) -> Any:
-    return score_shard(est, arch_ids) if proxies is None else score_shard_multi(est, arch_ids, proxies)
-
-
 class Executor(Protocol):
-    def imap(
-        self, src: EstimatorSource, shards: Sequence[Sequence[str]], proxies: tuple[str, ...] | None = None
-    ) -> Iterator[Any]: ...
+    def imap(self, src: EstimatorSource, shards: Sequence[Sequence[str]]) -> Iterator[Any]: ...
 
 
 class LocalExecutor:
@@ -267,26 +254,22 @@ class LocalExecutor:
         assert self.devices is not None
         return [(i, self.devices[i % len(self.devices)]) for i in range(self.workers)]
 
-    def imap(
-        self, src: EstimatorSource, shards: Sequence[Sequence[str]], proxies: tuple[str, ...] | None = None
-    ) -> Iterator[Any]:
+    def imap(self, src: EstimatorSource, shards: Sequence[Sequence[str]]) -> Iterator[Any]:
         if not shards:
             return
         if self.devices is not None:
-            yield from self._imap_devices(src, shards, proxies)
+            yield from self._imap_devices(src, shards)
             return
         if self.workers == 1:
-            est = _materialise(src)
+            est = materialise(src)
             for s in shards:
-                yield _run_job(est, s, proxies)
+                yield score_shard(est, s)
             return
         ctx = mp.get_context(self.start_method)
         with ctx.Pool(min(self.workers, len(shards)), initializer=_init_worker, initargs=(src,)) as pool:
-            yield from pool.imap_unordered(_worker_shard, [(s, proxies) for s in shards])
+            yield from pool.imap_unordered(_worker_shard, list(shards))
 
-    def _imap_devices(
-        self, src: EstimatorSource, shards: Sequence[Sequence[str]], proxies: tuple[str, ...] | None
-    ) -> Iterator[Any]:
+    def _imap_devices(self, src: EstimatorSource, shards: Sequence[Sequence[str]]) -> Iterator[Any]:
         ctx = mp.get_context(self.start_method)
         slots = self.slots()[: min(self.workers, len(shards))]
         queue = ctx.Queue()
@@ -295,7 +278,7 @@ class LocalExecutor:
         # A worker that dies breaks the pool (BrokenProcessPool) instead of hanging like mp.Pool.
         with ProcessPoolExecutor(len(slots), mp_context=ctx, initializer=_init_device_worker,
                                  initargs=(queue, src)) as pool:
-            pending = {pool.submit(_device_worker_shard, (s, proxies)) for s in shards}
+            pending = {pool.submit(_device_worker_shard, s) for s in shards}
             try:
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -323,16 +306,18 @@ class RayExecutor:
         self.address = address
         self.num_gpus = num_gpus
         self.init_kwargs = init_kwargs
+        self._started = False  # whether this executor connected Ray (and so disconnects it)
 
-    def imap(
-        self, src: EstimatorSource, shards: Sequence[Sequence[str]], proxies: tuple[str, ...] | None = None
-    ) -> Iterator[Any]:
+    def imap(self, src: EstimatorSource, shards: Sequence[Sequence[str]]) -> Iterator[Any]:
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=self.address, **self.init_kwargs)
+            kw = {"log_to_driver": False, **self.init_kwargs}
+            # address None: $RAY_ADDRESS (a running cluster) when set, else a local one.
+            ray.init(address=self.address, **kw)
+            self._started = True
         if self.num_gpus:
-            yield from self._imap_actors(src, shards, proxies)
+            yield from self._imap_actors(src, shards)
             return
         src_ref = ray.put(src)
 
@@ -341,16 +326,28 @@ class RayExecutor:
             import torch
 
             torch.set_num_threads(1)
-            return _run_job(_materialise(src_obj), ids, proxies)
+            return score_shard(materialise(src_obj), ids)
 
         pending = [run.remote(src_ref, list(s)) for s in shards]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
 
-    def _imap_actors(
-        self, src: EstimatorSource, shards: Sequence[Sequence[str]], proxies: tuple[str, ...] | None
-    ) -> Iterator[Any]:
+    def close(self) -> None:
+        """Disconnect from Ray if this executor connected (a local cluster it started stops)."""
+        if self._started:
+            import ray
+
+            ray.shutdown()
+            self._started = False
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _imap_actors(self, src: EstimatorSource, shards: Sequence[Sequence[str]]) -> Iterator[Any]:
         import ray
 
         actor_cls = ray.remote(num_gpus=1, num_cpus=1)(_RayDeviceWorker)
@@ -360,13 +357,13 @@ class RayExecutor:
         running = {}
         for a in actors:
             if todo:
-                running[a.run.remote(todo.pop(), proxies)] = a
+                running[a.run.remote(todo.pop())] = a
         try:
             while running:
                 done, _ = ray.wait(list(running), num_returns=1)
                 actor = running.pop(done[0])
                 if todo:
-                    running[actor.run.remote(todo.pop(), proxies)] = actor
+                    running[actor.run.remote(todo.pop())] = actor
                 yield ray.get(done[0])
         finally:
             for a in actors:
@@ -388,32 +385,14 @@ class _RayDeviceWorker:
         self.tag = {"index": index, "device": f"cuda:{gpu_ids[0]}" if gpu_ids else device}
         self.est = _materialise_on(src, device)
 
-    def run(self, ids: list[str], proxies: tuple[str, ...] | None) -> Any:
-        out = _run_job(self.est, ids, proxies)
+    def run(self, ids: list[str]) -> Any:
+        out = score_shard(self.est, ids)
         for _, _, provs in out.values() if isinstance(out, dict) else [out]:
             _tag(provs, self.tag)
         return out
 
 
 # --- sweep ------------------------------------------------------------------------------------
-@dataclass
-class SweepReport:
-    space: str
-    estimator: str
-    config_hash: str
-    n_requested: int
-    n_cached: int
-    n_computed: int
-    n_invalid: int
-    seconds: float
-
-    def __str__(self) -> str:
-        return (
-            f"{self.estimator} on {self.space} [{self.config_hash}]: {self.n_requested} archs, "
-            f"{self.n_cached} cached, {self.n_computed} computed, {self.n_invalid} invalid, {self.seconds:.1f}s"
-        )
-
-
 def shards_of(ids: Sequence[str], size: int) -> list[list[str]]:
     if size < 1:
         raise ValueError(f"shard_size: expected a positive integer, got {size}")
@@ -427,21 +406,9 @@ def run_sweep(
     executor: Executor | None = None,
     shard_size: int = 8,
 ) -> SweepReport:
-    """Score every arch in ``arch_ids`` that ``store`` lacks; store results shard by shard."""
-    t0 = time.perf_counter()
-    est = _materialise(estimator_or_factory)
-    space, name, chash = est.space.name, est.name, est.config_hash
-    ids = [est.space.arch_id(a) for a in arch_ids]
-    todo = store.missing(space, name, chash, ids)
-    # Workers get the cheap recipe when one was given, else the (pickled) estimator itself.
-    src = estimator_or_factory if isinstance(estimator_or_factory, EstimatorSpec) else est
-    n_invalid = computed = 0
-    for got_ids, vals, provs in (executor or LocalExecutor()).imap(src, shards_of(todo, shard_size)):
-        store.put_many(space, name, chash, dict(zip(got_ids, vals, strict=True)), dict(zip(got_ids, provs, strict=True)))
-        computed += len(got_ids)
-        n_invalid += int(np.count_nonzero(~np.isfinite(np.asarray(vals, dtype=float))))
-    n_unique = len(dict.fromkeys(ids))
-    return SweepReport(space, name, chash, n_unique, n_unique - len(todo), computed, n_invalid, time.perf_counter() - t0)
+    """Score every arch in ``arch_ids`` that ``store`` lacks; store results shard by shard
+    (:func:`~penas.estimators.scoring.cached_scores` of a single-output estimator)."""
+    return cached_scores(estimator_or_factory, arch_ids, store, executor, shard_size=shard_size).one().report()
 
 
 def run_multi_sweep(
@@ -453,23 +420,8 @@ def run_multi_sweep(
     shard_size: int = 8,
 ) -> dict[str, SweepReport]:
     """Like :func:`run_sweep` for several proxies of one :class:`ZeroCostEstimator`: each arch
-    lacking any of them is built once and scored by all ``proxies``; each proxy's scores are
-    stored under its own estimator name and config hash."""
-    t0 = time.perf_counter()
-    space = estimator.space.name
-    subs = {p: estimator.for_proxy(p) for p in proxies}
-    keys = {p: (e.name, e.config_hash) for p, e in subs.items()}
-    ids = list(dict.fromkeys(estimator.space.arch_id(a) for a in arch_ids))
-    missing = {p: set(store.missing(space, *keys[p], ids)) for p in proxies}
-    todo = [a for a in ids if any(a in m for m in missing.values())]
-    stats = {p: [0, 0] for p in proxies}
-    for res in (executor or LocalExecutor()).imap(estimator, shards_of(todo, shard_size), tuple(proxies)):
-        for p, (got_ids, vals, provs) in res.items():
-            stats[p][0] += store.put_many(space, *keys[p], dict(zip(got_ids, vals, strict=True)),
-                                          dict(zip(got_ids, provs, strict=True)))
-            stats[p][1] += int(np.count_nonzero(~np.isfinite(np.asarray(vals, dtype=float))))
-    dt = time.perf_counter() - t0
-    return {
-        p: SweepReport(space, keys[p][0], keys[p][1], len(ids), len(ids) - len(missing[p]), stats[p][0], stats[p][1], dt)
-        for p in proxies
-    }
+    lacking any of them is built once and scored by all ``proxies``
+    (:meth:`ZeroCostEstimator.with_proxies`); each proxy's scores are stored under its own
+    estimator name and config hash."""
+    table = cached_scores(estimator.with_proxies(proxies), arch_ids, store, executor, shard_size=shard_size)
+    return {p: table[p].report() for p in proxies}

@@ -4,7 +4,9 @@ Score = top-1 accuracy (``metric="acc"``, a fraction) or the negated cross-entro
 (``metric="loss"``, so higher is better either way) of ``supernet.subnet(arch)`` on held-out
 batches. With ``data=(x, y)`` (the training set) the held-out batches are its last
 ``holdout`` fraction (aw_nas: the last 20% of the CIFAR-10 train split), in order, so every
-arch sees identical batches; ``eval_batches=[(x, y), ...]`` gives them explicitly.
+arch sees identical batches; ``eval_batches=[(x, y), ...]`` gives them explicitly. ``data`` may also be a data spec
+(``auto``, ``cifar10[:DIR]``, ``synthetic``; :func:`penas.estimators.data.train_holdout_batches`): the
+last 10% of one seeded shuffle of its training split is held out, as in [PE].
 
 BN modes (``bn_mode``):
 
@@ -19,13 +21,16 @@ Every BN buffer of the path is restored after scoring each arch, so scores do no
 order in which archs are scored. Per-batch scores are kept (``per_batch[arch_id]`` and the
 provenance ``extra["per_batch"]``). ``post_deiso=True`` averages the raw score over the arch's
 isomorphism class (aw_nas "iso2deiso"); the members' raw scores are cached too. With
-``store=ScoreStore(...)`` stored scores are reused and only missing archs are computed.
+``store=ScoreStore(...)`` stored scores are reused and only missing archs are computed
+(:func:`penas.estimators.scoring.cached_scores`). ``progress``: ``True`` logs progress
+(``logging``), a callable is called as ``progress(done, total)``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -36,9 +41,12 @@ import torch.nn.functional as F
 
 from penas.supernets.bn import bn_layers, recalibrate_bn
 
-from . import register_estimator
-from .base import Estimator, ScoreResult, config_hash
+from ._registry import register_estimator
+from .base import Estimator, ScoreResult, StoredProvenance, config_hash
+from .scoring import ProgressFn, cached_scores
 from .store import ScoreStore
+
+log = logging.getLogger(__name__)
 
 BN_MODES = ("train", "recalibrate", "no_track")
 METRICS = ("acc", "loss")
@@ -91,6 +99,55 @@ def preserved_bn(module: nn.Module) -> Iterator[None]:
             m.momentum, m.track_running_stats = mom, track
 
 
+def nb201_valid_batches(space: Any, spec: str, batch_size: int, n_batches: int | None, recal_batches: int,
+                        dataset: str | None = None) -> tuple[list[Pair], list[Pair], str] | None:
+    """For a supernet trained on ``cifar10[:DIR]@nb201-train``: ``(held-out, recalibration, source)``
+    = NB201's ``nb201-valid`` in stored order (the first ``n_batches``; all 25,000 images by default)
+    and ``recal_batches`` seeded batches of ``nb201-train``. None for any other spec."""
+    from penas.spaces.datasets import parse_data_spec
+
+    from .data import dataset_batches, open_images
+
+    s = parse_data_spec(spec, "data")
+    if s.kind != "cifar10" or s.split is None or s.split.name != "nb201-train":
+        return None
+    ds = open_images(s)
+    dataset = dataset or space.datasets[0]
+    shape, ncls = tuple(space.input_shape(dataset)), space.num_classes(dataset)
+
+    def fit(b: Any) -> Pair:
+        b = b.resized(shape[1:]).classes_mod(ncls)
+        return b.inputs, b.targets
+
+    held: list[Pair] = []
+    for b in dataset_batches(ds, batch_size, split="nb201-valid"):
+        held.append(fit(b))
+        if n_batches is not None and len(held) >= n_batches:
+            break
+    recal = [fit(b) for _, b in zip(range(recal_batches), dataset_batches(ds, batch_size, split="nb201-train",
+                                                                              seed=0), strict=False)]
+    return held, recal, (f"{ds.describe('nb201-valid')} ({len(held)} batches of {batch_size}; "
+                         "BN recalibration on nb201-train)")
+
+
+def _spec_batches(space: Any, spec: str, batch_size: int, n_batches: int | None, recal_batches: int,
+                  ) -> tuple[list[Pair], list[Pair]]:
+    """(held-out, recalibration) batches of a data spec (``auto``, ``cifar10[:DIR]``, ``synthetic``...):
+    ``cifar10@nb201-train`` is scored on ``nb201-valid`` (:func:`nb201_valid_batches`); otherwise
+    the last 10% of one seeded shuffle of its training split is held out, as in [PE] (5,000 CIFAR-10
+    images: all of them unless ``n_batches`` caps the count)."""
+    from .data import train_holdout_batches
+
+    n_eval = n_batches if n_batches is not None else max(1, 5000 // batch_size)
+    nb201 = nb201_valid_batches(space, spec, batch_size, n_eval, recal_batches)
+    if nb201 is not None:
+        return nb201[0], nb201[1]
+    ds = space.datasets[0]
+    train, held = train_holdout_batches(spec, tuple(space.input_shape(ds)), space.num_classes(ds), recal_batches,
+                                        n_eval, batch_size, holdout=0.1, option="data")
+    return [(b.inputs, b.targets) for b in held], [(b.inputs, b.targets) for b in train]
+
+
 @register_estimator("one_shot")
 class OneShotEstimator(Estimator):
     """Scores archs of ``space`` with a (trained) supernet; see the module docs."""
@@ -104,7 +161,7 @@ class OneShotEstimator(Estimator):
         supernet: Any = None,
         supernet_kwargs: dict[str, Any] | None = None,
         checkpoint: str | None = None,
-        data: Pair | None = None,
+        data: Pair | str | None = None,
         eval_batches: Sequence[Pair] | None = None,
         recal_data: Sequence[Pair] | None = None,
         metric: str = "acc",
@@ -115,7 +172,7 @@ class OneShotEstimator(Estimator):
         holdout: float = 0.2,
         post_deiso: bool = False,
         store: ScoreStore | str | None = None,
-        progress: bool = True,
+        progress: bool | ProgressFn = True,
         device: str = "cpu",
     ) -> None:
         if metric not in METRICS:
@@ -130,6 +187,8 @@ class OneShotEstimator(Estimator):
             raise ValueError(f"recal_batches: expected a positive integer, got {recal_batches!r}")
         self.supernet = self._make_supernet(space, supernet, supernet_kwargs or {}, checkpoint).to(device)
         self.device = torch.device(device)
+        if isinstance(data, str) and eval_batches is None:  # a data spec: [PE]'s last 10% as held-out split
+            eval_batches, recal_data = _spec_batches(space, data, batch_size, n_batches, recal_batches)
         if eval_batches is None:
             if data is None:
                 raise ValueError("data: give the training set (x, y) or eval_batches=[(x, y), ...]")
@@ -161,6 +220,14 @@ class OneShotEstimator(Estimator):
         from penas.supernets import get_supernet
         from penas.supernets.trainer import load_supernet_weights
 
+        if supernet is None and checkpoint is not None and not kwargs:  # the config the checkpoint was trained with
+            import json
+
+            from penas.supernets.trainer import read_checkpoint
+
+            sn = json.loads(read_checkpoint(checkpoint)["supernet"])
+            supernet = sn.get("supernet", space.name)
+            kwargs = {k: v for k, v in sn.items() if k not in ("supernet", "space")}
         if supernet is None:
             supernet = space.name
         net = get_supernet(supernet, space=space, **kwargs) if isinstance(supernet, str) else supernet
@@ -221,35 +288,18 @@ class OneShotEstimator(Estimator):
     def _raw_hash(self) -> str:
         return config_hash({**self.config(), "post_deiso": False})
 
+    def _progress_fn(self) -> ProgressFn | None:
+        if callable(self.progress):
+            return self.progress
+        if not self.progress:
+            return None
+        mode = self.cfg["bn_mode"]
+        return lambda done, total: log.info("one_shot[%s]: %d/%d archs", mode, done, total)
+
     def _raw_scores(self, arch_ids: Sequence[str]) -> dict[str, float]:
         """Raw (not de-isomorphised) scores, from the store where present."""
-        h = self._raw_hash()
-        have = self.store.get_many(self.space.name, self.name, h, arch_ids) if self.store is not None else {}
-        todo = [a for a in dict.fromkeys(arch_ids) if a not in have]
-        if todo:
-            have.update(self._compute(todo, h))
-        return have
-
-    def _compute(self, arch_ids: list[str], h: str) -> dict[str, float]:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        out: dict[str, float] = {}
-        prov: dict[str, dict[str, Any]] = {}
-        chunk = 64
-        cols = (TextColumn("one_shot[{task.fields[mode]}]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*cols, disable=not self.progress, transient=True) as bar:
-            task = bar.add_task("score", total=len(arch_ids), mode=self.cfg["bn_mode"])
-            for i, aid in enumerate(arch_ids):
-                per = self.evaluate(self.space.parse(aid))
-                self.per_batch[aid] = per
-                out[aid] = float(np.mean(per)) if np.all(np.isfinite(per)) else float("nan")
-                prov[aid] = {"per_batch": per, "config_hash": h, "bn_mode": self.cfg["bn_mode"]}
-                bar.advance(task)
-                if self.store is not None and ((i + 1) % chunk == 0 or i + 1 == len(arch_ids)):
-                    done = [a for a in prov]
-                    self.store.put_many(self.space.name, self.name, h, {a: out[a] for a in done}, prov)
-                    prov = {}
-        return out
+        col = cached_scores(_PathScores(self), arch_ids, self.store, progress=self._progress_fn(), shard_size=64)
+        return col.one().as_dict()
 
     def isomorphism_class(self, arch: Any) -> list[Any]:
         """All archs of the finite space sharing ``arch``'s canonical form."""
@@ -266,20 +316,9 @@ class OneShotEstimator(Estimator):
         parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
         ids = [self.space.format(a) for a in parsed]
         if not self.cfg["post_deiso"]:
-            raw = self._raw_scores(ids)
-            vals = np.array([raw[i] for i in ids], dtype=np.float64)
+            vals = np.array([self._raw_scores(ids)[i] for i in ids], dtype=np.float64)
         else:
-            h = self.config_hash
-            have = self.store.get_many(self.space.name, self.name, h, ids) if self.store is not None else {}
-            todo = [i for i in dict.fromkeys(ids) if i not in have]
-            members = {i: [self.space.format(m) for m in self.isomorphism_class(self.space.parse(i))] for i in todo}
-            raw = self._raw_scores([m for ms in members.values() for m in ms])
-            new = {i: float(np.mean([raw[m] for m in ms])) for i, ms in members.items()}
-            if self.store is not None and new:
-                self.store.put_many(self.space.name, self.name, h, new,
-                                    {i: {"class_members": members[i]} for i in new})
-            have.update(new)
-            vals = np.array([have[i] for i in ids], dtype=np.float64)
+            vals = cached_scores(_ClassMeans(self), ids, self.store, shard_size=64).one().values
         vals[~np.isfinite(vals)] = np.nan
         return ScoreResult(ids, vals, [self.provenance(i, per_batch=self.per_batch.get(i)) for i in ids])
 
@@ -289,3 +328,56 @@ class OneShotEstimator(Estimator):
             return {a: self.per_batch[a] for a in arch_ids if a in self.per_batch}
         rows = self.store.rows(self.space.name, self.name, self._raw_hash(), arch_ids)
         return {r.arch_id: list(r.provenance.get("per_batch", [])) for r in rows}
+
+
+class _PathScores(Estimator):
+    """The raw per-path scores of a :class:`OneShotEstimator` (its store key with ``post_deiso=False``);
+    a row's provenance holds the per-batch scores."""
+
+    name = "one_shot"
+
+    def __init__(self, owner: OneShotEstimator) -> None:
+        self.owner = owner
+        super().__init__(owner.space)
+
+    def config(self) -> dict[str, Any]:
+        return {**self.owner.config(), "post_deiso": False}
+
+    def _score_one(self, arch: Any) -> float:
+        per = self.owner.evaluate(arch)
+        self.owner.per_batch[self.space.format(arch)] = per
+        return float(np.mean(per)) if np.all(np.isfinite(per)) else float("nan")
+
+    def score_result(self, archs: Sequence[Any]) -> ScoreResult:
+        parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
+        ids = [self.space.format(a) for a in parsed]
+        vals = np.array([self._score_one(a) for a in parsed], dtype=np.float64)
+        h, mode = self.config_hash, self.owner.cfg["bn_mode"]
+        return ScoreResult(ids, vals, [StoredProvenance({"per_batch": self.owner.per_batch.get(i), "config_hash": h,
+                                                       "bn_mode": mode}) for i in ids])
+
+
+class _ClassMeans(Estimator):
+    """``post_deiso``: the mean raw score over an arch's isomorphism class (members' raw scores
+    come from the store too)."""
+
+    name = "one_shot"
+
+    def __init__(self, owner: OneShotEstimator) -> None:
+        self.owner = owner
+        super().__init__(owner.space)
+
+    def config(self) -> dict[str, Any]:
+        return self.owner.config()
+
+    def _score_one(self, arch: Any) -> float:  # pragma: no cover - score_result is batched
+        return float(self.score_result([arch]).scores[0])
+
+    def score_result(self, archs: Sequence[Any]) -> ScoreResult:
+        parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
+        ids = [self.space.format(a) for a in parsed]
+        members = {i: [self.space.format(m) for m in self.owner.isomorphism_class(a)] for i, a in zip(ids, parsed,
+                                                                                                      strict=True)}
+        raw = self.owner._raw_scores([m for ms in members.values() for m in ms])
+        vals = np.array([np.mean([raw[m] for m in members[i]]) for i in ids], dtype=np.float64)
+        return ScoreResult(ids, vals, [StoredProvenance({"class_members": members[i]}) for i in ids])

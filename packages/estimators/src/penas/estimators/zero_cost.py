@@ -7,10 +7,13 @@ architectures of a space under a named protocol.
 * :class:`ZeroCostEstimator` -- registered as ``zero_cost`` (``proxy=...``) and once per
   proxy name (``get_estimator("synflow", space)``). ``score_all(archs, proxies)`` builds
   each architecture once for all proxies.
-* Protocols (:data:`PROTOCOLS`): ``zero-cost-nas`` (Abdelfattah et al.: stand-alone model,
-  ``torch.manual_seed(42)`` before the build, one batch of 64) and ``aw_nas`` (Ning et al.:
-  init seeds 20/2020/202020, batches of 128, the per-batch scores averaged over the first
-  1, 3 or 5 batches; :meth:`ZeroCostEstimator.aw_nas_grid` gives every seed x batch count).
+* Protocols (:data:`PROTOCOLS`, :mod:`penas.estimators.protocols`): ``zero-cost-nas`` (Abdelfattah et al. and NAS-Bench-Suite-Zero:
+  stand-alone model, ``torch.manual_seed(seed)`` before the build, one batch of 64 random
+  *training* images with labels per seed, crop+flip as the reference loader) and ``aw_nas``
+  (Ning et al.: init seeds 20/2020/202020, batches of 128 from the held-out last 20% of the
+  training set in order, the per-batch scores averaged over the first 1, 3 or 5 batches;
+  :meth:`ZeroCostEstimator.aw_nas_grid` gives every seed x batch count). Without ``data`` the
+  batches are real CIFAR-10 from ``$PENAS_DATA/cifar10`` when it exists (see :func:`resolve_batches`).
 
 Invalid values (NaN/inf) are returned as NaN and counted (``ProxyScores.n_invalid``);
 they never become a sentinel like -1e8.
@@ -28,16 +31,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from . import register_estimator
+from ._registry import register_estimator
 from .base import Estimator, Provenance, ScoreResult
-from .data import Batch, augment_tile, cifar10_batches, default_batch, png_batch, synthetic_batch, tile
+from .data import Batch
+from .protocols import PROTOCOLS, Protocol, ZeroCostProtocol, get_protocol, resolve_batches
 from .proxies import PROXIES, get_proxy, list_proxies
 from .proxies.context import LossFn, OutputFn, ProxyContext, ProxyUndefined, default_output, task_loss
 
@@ -107,69 +111,6 @@ def score_module(
     return out
 
 
-# --- protocols ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Protocol:
-    """How a space's architectures are built and fed to the proxies."""
-
-    name: str
-    seeds: tuple[int, ...]
-    batch_size: int
-    n_batches: tuple[int, ...]
-    data_split: str  # where real CIFAR-10 batches come from
-    doc: str
-
-
-PROTOCOLS: dict[str, Protocol] = {
-    "zero-cost-nas": Protocol(
-        "zero-cost-nas", (42,), 64, (1,), "train:random(seed 42)",
-        "stand-alone build after torch.manual_seed(42); one batch of 64",
-    ),
-    "aw_nas": Protocol(
-        "aw_nas", (20, 2020, 202020), 128, (1, 3, 5), "train[40000:] in order",
-        "init seeds 20/2020/202020; batches of 128; mean of the first 1/3/5 per-batch scores",
-    ),
-}
-
-
-def get_protocol(name: str) -> Protocol:
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise ValueError(f"protocol: expected one of {', '.join(PROTOCOLS)}; got {name!r}") from None
-
-
-def resolve_batches(
-    data: Any, protocol: Protocol, n: int, batch_size: int, shape: tuple[int, int, int], num_classes: int
-) -> list[Batch]:
-    """``n`` batches for ``data``: a Batch / list of Batch, ``"png"`` (the 20 shared PNGs
-    repeated), ``"png-aug"`` (the 20 PNGs + seeded crop/flip copies: distinct images),
-    ``"synthetic"``, ``"cifar10:<dir>"`` or ``None`` (``png-aug`` when the images exist, else
-    synthetic)."""
-    if isinstance(data, Batch):
-        bs = [data]
-    elif isinstance(data, (list, tuple)) and data and all(isinstance(b, Batch) for b in data):
-        bs = list(data)
-    elif data is None:
-        bs = [default_batch(batch_size, shape, num_classes)]
-    elif data == "png":
-        bs = [tile(png_batch(), batch_size).resized(shape[1:])]
-    elif data == "png-aug":
-        bs = [augment_tile(png_batch(), batch_size, seed=i).resized(shape[1:]) for i in range(n)]
-    elif data == "synthetic":
-        bs = [synthetic_batch(shape, batch_size, num_classes, seed=i) for i in range(n)]
-    elif isinstance(data, str) and data.startswith("cifar10:"):
-        root = data.split(":", 1)[1]
-        if protocol.name == "aw_nas":
-            it = cifar10_batches(root, batch_size, split="train", start=40000)
-        else:
-            it = cifar10_batches(root, batch_size, split="train", seed=protocol.seeds[0])
-        bs = [b.resized(shape[1:]) for _, b in zip(range(n), it, strict=False)]
-    else:
-        raise ValueError(f"data: expected a Batch, 'png', 'png-aug', 'synthetic' or 'cifar10:<dir>'; got {data!r}")
-    return [bs[i % len(bs)] for i in range(n)]
-
-
 # --- estimators ---------------------------------------------------------------------------
 class ZeroCostEstimator(Estimator):
     """A zero-cost proxy (or several, via :meth:`score_all`) over a space's architectures.
@@ -222,7 +163,7 @@ class ZeroCostEstimator(Estimator):
         if self._batches is None:
             self._batches = resolve_batches(
                 self._data, self.protocol, self.n_batches, self.batch_size, self.input_shape,
-                self.space.num_classes(self.dataset),
+                self.space.num_classes(self.dataset), seed=self.seed,
             )
         return self._batches
 
@@ -309,6 +250,10 @@ class ZeroCostEstimator(Estimator):
         other._batches, other._on_device = self._batches, self._on_device
         return other
 
+    def with_proxies(self, proxies: Sequence[str]) -> ZeroCostColumns:
+        """A multi-output estimator scoring every proxy in ``proxies`` on one build per arch."""
+        return ZeroCostColumns(self, proxies)
+
     def aw_nas_grid(self, arch: Any, proxies: Sequence[str]) -> dict[tuple[int, int], dict[str, float]]:
         """The aw_nas protocol table for one arch: ``{(seed, n_batches): {proxy: mean score}}``."""
         proto = PROTOCOLS["aw_nas"]
@@ -331,7 +276,103 @@ class ZeroCostEstimator(Estimator):
         parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
         ids = [self.space.format(a) for a in parsed]
         vals = self.score_all(parsed)[self.spec.name]
-        return ScoreResult(ids, vals, [self.provenance(i) for i in ids])
+        return ScoreResult(ids, vals, self.provenances(ids))
+
+
+class ZeroCostColumns(Estimator):
+    """Several proxies of one :class:`ZeroCostEstimator` as one multi-output estimator.
+
+    Each arch is built once and scored by every proxy (:meth:`ZeroCostEstimator.score_all`);
+    column ``p`` is stored under ``base.for_proxy(p)``'s name and config hash, so its rows are
+    those a single-proxy estimator would write.
+    """
+
+    multi_output = True
+
+    def __init__(self, base: ZeroCostEstimator, proxies: Sequence[str]) -> None:
+        names = list(dict.fromkeys(proxies))
+        if not names:
+            raise ValueError("proxies: expected at least one proxy name")
+        for p in names:
+            get_proxy(p)
+        self.base = base
+        self.subs = {p: base.for_proxy(p) for p in names}
+        self.name = "zero_cost[" + "+".join(names) + "]"
+        super().__init__(base.space)
+
+    def config(self) -> dict[str, Any]:
+        return {"estimator": self.name, "columns": {p: e.config_hash for p, e in self.subs.items()}}
+
+    def to_device(self, device: str | torch.device) -> ZeroCostColumns:
+        for e in (self.base, *self.subs.values()):
+            e.to_device(device)
+        return self
+
+    def columns(self) -> dict[str, Estimator]:
+        return dict(self.subs)
+
+    def score_columns(self, archs: Sequence[Any]) -> dict[str, ScoreResult]:
+        parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
+        ids = [self.space.format(a) for a in parsed]
+        table = self.base.score_all(parsed, list(self.subs))
+        return {p: ScoreResult(ids, table[p], e.provenances(ids)) for p, e in self.subs.items()}
+
+    def _score_one(self, arch: Any) -> float:
+        raise TypeError(f"{self.name}: a multi-output estimator; use score_columns")
+
+
+class ZeroCostGrid(Estimator):
+    """Proxies x batch counts of one init seed as one multi-output estimator (the aw_nas grid).
+
+    Each arch is built once (``base.build(arch, seed)``) and every proxy scores each of the
+    base's batches; column ``(proxy, n)`` -- labelled ``"proxy@n"`` -- is the mean of the first
+    ``n`` per-batch scores, exactly what ``columns[(proxy, n)]`` (a :class:`ZeroCostEstimator`
+    with that seed, proxy and ``n_batches=n`` on the first ``n`` of the base's batches)
+    computes, and is stored under that estimator's name and config hash.
+    """
+
+    multi_output = True
+
+    def __init__(self, base: ZeroCostEstimator, seed: int, columns: dict[tuple[str, int], ZeroCostEstimator]) -> None:
+        if not columns:
+            raise ValueError("columns: expected at least one (proxy, n_batches)")
+        self.base, self.seed, self.cols = base, int(seed), dict(columns)
+        self.proxies = list(dict.fromkeys(p for p, _ in self.cols))
+        self.name = f"zero_cost_grid[seed {self.seed}]"
+        super().__init__(base.space)
+
+    def config(self) -> dict[str, Any]:
+        return {"estimator": self.name, "columns": {k: e.config_hash for k, e in self.columns().items()}}
+
+    def columns(self) -> dict[str, Estimator]:
+        return {f"{p}@{n}": e for (p, n), e in self.cols.items()}
+
+    def scores_of(self, arch: Any) -> dict[tuple[str, int], float]:
+        """``{(proxy, n): mean of the first n per-batch scores}`` for one build of ``arch``."""
+        loss_fn, output_fn = self.base._score_fns()
+        model = self.base.build(self.space.parse(arch) if isinstance(arch, str) else arch, self.seed)
+        per = [score_module(model, b, self.proxies, loss_fn=loss_fn, seed=self.seed, output_fn=output_fn)
+               for b in self.base.device_batches()]
+        return {(p, n): float(np.mean([r[p] for r in per[:n]])) for p, n in self.cols}
+
+    def score_columns(self, archs: Sequence[Any]) -> dict[str, ScoreResult]:
+        parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
+        ids = [self.space.format(a) for a in parsed]
+        rows = [self.scores_of(a) for a in parsed]
+        out = {}
+        for (p, n), e in self.cols.items():
+            prov = e.provenance("")
+            out[f"{p}@{n}"] = ScoreResult(ids, np.array([r[(p, n)] for r in rows], dtype=np.float64),
+                                          [replace(prov, arch_id=a) for a in ids])
+        return out
+
+    def to_device(self, device: str | torch.device) -> ZeroCostGrid:
+        for e in (self.base, *self.cols.values()):
+            e.to_device(device)
+        return self
+
+    def _score_one(self, arch: Any) -> float:
+        raise TypeError(f"{self.name}: a multi-output estimator; use score_columns")
 
 
 def _as_device(device: str | torch.device) -> torch.device:
@@ -358,6 +399,7 @@ def _proxy_factory(proxy: str):
         return ZeroCostEstimator(space, proxy=proxy, **cfg)
 
     factory.__name__ = f"zero_cost_{proxy}"
+    factory.higher_is_better = get_proxy(proxy).higher_is_better  # type: ignore[attr-defined]
     return factory
 
 
@@ -370,7 +412,10 @@ __all__ = [
     "PROXIES",
     "Protocol",
     "ProxyScores",
+    "ZeroCostColumns",
     "ZeroCostEstimator",
+    "ZeroCostGrid",
+    "ZeroCostProtocol",
     "get_protocol",
     "resolve_batches",
     "score_module",

@@ -25,6 +25,7 @@ from .criteria import (
     weighted_tau,
     worst_rank_at,
 )
+from .ndcg import ndcg
 from .report import DEFAULT_RATIOS, AtK, CriteriaReport, criteria_report
 from .segmentation import (
     SegmentationMeter,
@@ -51,6 +52,7 @@ __all__ = [
     "mae",
     "mkr",
     "mkr_topk",
+    "ndcg",
     "one_shot_average",
     "pearson",
     "precision_at_bottom",

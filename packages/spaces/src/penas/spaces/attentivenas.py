@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import register_space
 from ._channels import make_divisible
+from ._registry import register_space
 from .config_space import ConfigSpace, FieldSpec
 
 if TYPE_CHECKING:

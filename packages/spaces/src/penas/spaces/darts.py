@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import register_space
 from ._darts_genotype import (
     CELLS,
     DEFAULT_CONCAT,
@@ -34,6 +33,9 @@ from ._darts_genotype import (
     to_naslib_compact,
     validate,
 )
+from ._darts_nb301 import config_to_genotype as nb301_config_to_genotype
+from ._darts_nb301 import genotype_to_config as genotype_to_nb301_config
+from ._registry import register_space
 from .base import ArchParseError, Space
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ __all__ = [
     "SEARCH_OPS",
     "format_genotype",
     "format_naslib_compact",
+    "genotype_to_nb301_config",
+    "nb301_config_to_genotype",
     "load_nb301_naslib_keys",
     "naslib_key_to_id",
     "parse_genotype",

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import register_space
 from ._nb101_cost import network_cost
 from ._nb101_spec import (
     INPUT,
@@ -33,6 +32,7 @@ from ._nb101_spec import (
     parse_spec,
     to_naslib_tuple,
 )
+from ._registry import register_space
 from .base import ArchParseError, Space
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import register_space
+from ._registry import register_space
 from .base import ArchParseError, Space
 
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import register_space
 from ._channels import bottleneck_width
+from ._registry import register_space
 from .base import ArchParseError
 from .config_space import ConfigSpace, FieldSpec
 

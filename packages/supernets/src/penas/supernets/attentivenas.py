@@ -33,8 +33,8 @@ from penas.spaces._attentivenas_model import make_divisible
 from penas.spaces.attentivenas import HEAD_EXPAND, SE, STRIDES, AttentiveNASConfig, AttentiveNASSpace
 
 from . import _dynamic_ops as D
-from . import register_supernet
 from ._dynamic_ops import extreme_configs
+from ._registry import register_supernet
 from .base import Supernet
 
 

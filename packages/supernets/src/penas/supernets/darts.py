@@ -21,7 +21,7 @@ from penas.spaces._darts_genotype import DEFAULT_CONCAT, SEARCH_OPS, STEPS, Geno
 from penas.spaces._darts_model import OPS, FactorizedReduce, ReLUConvBN
 from penas.spaces.darts import DartsSpace
 
-from . import register_supernet
+from ._registry import register_supernet
 from .base import Supernet
 
 

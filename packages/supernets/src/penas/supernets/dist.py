@@ -1,9 +1,11 @@
-"""DDP for supernet training, launched by ``torchrun``.
+"""torchrun entry point for DDP supernet training.
 
 ``torchrun --nproc_per_node=K -m penas.supernets.dist --supernet nb201 --data data.pt ...``
 Every rank draws the same paths at each step (the sampler is seeded by ``(seed, step)``), the
 global batch of ``batch_size`` is split across ranks, and the loss module is wrapped in
 ``DistributedDataParallel(find_unused_parameters=True)`` (a path leaves most ops unused).
+The DDP set-up itself is the engine's (:mod:`penas.supernets.engine.distributed`); its names
+are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,40 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import dataclass
 
 import torch
-import torch.distributed as tdist
 
+from .engine.distributed import DistContext, init_from_env, shutdown
 
-@dataclass(frozen=True)
-class DistContext:
-    rank: int
-    world_size: int
-    backend: str
-    device: torch.device | None = None
-
-
-def init_from_env(backend: str | None = None) -> DistContext:
-    """Initialise the default process group from torchrun's env (RANK, WORLD_SIZE, MASTER_*)."""
-    missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
-    if missing:
-        raise ValueError(f"environment: {', '.join(missing)} not set; launch with torchrun")
-    use_cuda = torch.cuda.is_available()
-    backend = backend or ("nccl" if use_cuda else "gloo")
-    if not tdist.is_initialized():
-        tdist.init_process_group(backend=backend)
-    device = None
-    if backend == "nccl":
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        device = torch.device("cuda", local)
-    return DistContext(tdist.get_rank(), tdist.get_world_size(), backend, device)
-
-
-def shutdown() -> None:
-    if tdist.is_initialized():
-        tdist.destroy_process_group()
+__all__ = ["DistContext", "init_from_env", "main", "shutdown"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ import torch.nn as nn
 from penas.spaces._macro_model import make_layer
 from penas.spaces.nasbench_macro import CHOICES, HEAD_CHANNELS, INIT_CHANNELS, STAGES, MacroSpace
 
-from . import register_supernet
+from ._registry import register_supernet
 from .base import Flatten1, PathModule, Supernet, set_bn_affine
 
 

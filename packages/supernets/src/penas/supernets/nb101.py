@@ -38,7 +38,7 @@ from penas.spaces._nb101_spec import CONV1X1, CONV3X3, MAXPOOL3X3, NB101Spec
 from penas.spaces.nb101 import S3_PARENTS, NB101OneShot1S3Space, _s3_tables
 
 from . import _dynamic_ops as D
-from . import register_supernet
+from ._registry import register_supernet
 from .base import Supernet
 
 NUM_BLOCKS = len(S3_PARENTS) - 1  # choice blocks 1..5

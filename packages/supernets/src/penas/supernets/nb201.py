@@ -20,7 +20,7 @@ import torch.nn as nn
 from penas.spaces._nb201_model import EDGES, ResNetBasicBlock, make_op
 from penas.spaces.nb201 import OPS, NB201Space
 
-from . import register_supernet
+from ._registry import register_supernet
 from .base import Flatten1, PathModule, Supernet
 
 LAYOUTS = ("aw_nas", "pe_nas")

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from penas.spaces._nds_model import bottleneck_width
 from penas.spaces.nds import STEM_W, STRIDES, NDSResNetSpace, NDSResNeXtASpace, NDSSpace
 
-from . import register_supernet
+from ._registry import register_supernet
 from .base import Supernet, set_bn_affine
 
 

@@ -12,12 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from penas.spaces.registry import Registry
-
+from ._registry import SAMPLERS, register_sampler
 from .base import Supernet
-
-SAMPLERS: Registry = Registry("sampler")
-register_sampler = SAMPLERS.register
 
 
 class PathSampler(ABC):

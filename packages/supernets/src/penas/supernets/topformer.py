@@ -42,8 +42,8 @@ from penas.spaces._topformer_model import (
 from penas.spaces.topformer import C2T_STRIDE, DECODE_OUT, EMBED_OUT, STRIDES, TopFormerConfig, TopFormerSpace
 
 from . import _dynamic_ops as D
-from . import register_supernet
 from ._dynamic_ops import extreme_configs
+from ._registry import register_supernet
 from .base import Supernet
 
 

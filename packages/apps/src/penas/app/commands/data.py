@@ -1,7 +1,8 @@
 """penas-app sub-commands (data). Adds its commands to penas.app.cli.app on import.
 
 ``penas-app data list|info|import|download``: the ground-truth benchmark tables
-(:mod:`penas.spaces.benchmarks`). The data root is ``$PENAS_DATA`` or the user cache dir;
+(:mod:`penas.spaces.benchmarks`); for ``cifar10`` / ``cifar100`` the image datasets
+(:mod:`penas.app.commands.data_images`). The data root is ``$PENAS_DATA`` or the user cache dir;
 ``--root`` overrides it. Errors are one line with exit code 2.
 """
 
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import typer
 
+from penas.spaces.datasets.manage import DATASETS as _IMAGE_DATASETS  # dataset names, not spaces
+
 from ..cli import UserError, app
+from . import data_images
 
 data_app = typer.Typer(
     name="data",
@@ -42,10 +46,10 @@ def list_cmd(root: Path | None = _ROOT_OPT) -> None:
     from rich.table import Table
 
     from penas.spaces import paths
-    from penas.spaces.benchmarks import get_source, list_sources, store_path
+    from penas.spaces.benchmarks import StoreCorruptError, get_source, list_sources, store_path, verify_store
 
     r = paths.data_root(root)
-    table = Table(title=f"benchmarks (data root {r})")
+    table = Table(title=f"benchmarks (data root {r}, read only; stores in the cache {paths.cache_root()})")
     for col in ("space", "raw files found", "buildable", "store", "location"):
         table.add_column(col)
     for name in list_sources():
@@ -55,9 +59,10 @@ def list_cmd(root: Path | None = _ROOT_OPT) -> None:
         built = (sp / "manifest.json").is_file()
         rows = ""
         if built:
-            import json
-
-            rows = f"built, {json.loads((sp / 'manifest.json').read_text())['n_rows']} rows"
+            try:
+                rows = f"built, {verify_store(sp)['n_rows']} rows"
+            except StoreCorruptError:
+                rows = "corrupt (rebuilt on open when the raw files are present)"
         table.add_row(name, f"{len(present)}/{len(src.files)}", "yes" if src.buildable(r) else "no",
                       rows or "not built", str(sp if built else r))
     _console().print(table)
@@ -65,17 +70,27 @@ def list_cmd(root: Path | None = _ROOT_OPT) -> None:
 
 @data_app.command("info")
 def info_cmd(space: str = typer.Argument(..., help="Space name, e.g. nb201."), root: Path | None = _ROOT_OPT) -> None:
-    """Rows, datasets, metrics and the best arch per dataset of SPACE's table."""
+    """Rows, datasets, metrics and the best arch per dataset of SPACE's table (or, for cifar10 /
+    cifar100, where the images live, counts per split and checksums)."""
     from rich.table import Table
 
+    if space in _IMAGE_DATASETS:
+        return data_images.info(space, root)
+
+    from penas.spaces import paths
     from penas.spaces.benchmarks import open_benchmark
 
+    con = _console()
     try:
         bench = open_benchmark(space, root)
     except (ValueError, KeyError, FileNotFoundError) as e:
-        raise _fail(e) from None
-    con = _console()
+        if not _surrogate_info(con, space, root):
+            raise _fail(e) from None
+        con.print(f"no measured table: {_fail(e)}", highlight=False)
+        return
     con.print(f"[bold]{space}[/bold]: {len(bench)} rows, store {bench.path}")
+    con.print(f"data root (read only): {paths.data_root(root)}", highlight=False)
+    con.print(f"cache (derived stores): {paths.cache_root()}", highlight=False)
     if bench.meta.get("id_form"):
         con.print(f"arch id form: {bench.meta['id_form']}")
     table = Table()
@@ -93,6 +108,25 @@ def info_cmd(space: str = typer.Argument(..., help="Space name, e.g. nb201."), r
     con.print(table)
     for line in best:
         con.print(line, highlight=False)
+    _surrogate_info(con, space, root)
+
+
+def _surrogate_info(con, space: str, root: Path | None) -> bool:
+    """Print where SPACE's surrogate GT comes from (False when the space has none)."""
+    from penas.spaces.benchmarks.surrogates import SURROGATES, get_surrogate_source, surrogate
+
+    if space not in SURROGATES:
+        return False
+    src = get_surrogate_source(space)
+    try:
+        s = surrogate(space, root)
+    except (ValueError, FileNotFoundError) as e:
+        con.print(f"surrogate GT {src.name}: not available ({_fail(e)}); "
+                  f"`penas-app data import {src.name} DIR`", highlight=False)
+        return True
+    con.print(f"surrogate GT {src.name}: {s.path / 'model.onnx'} (sha256 {s.model_sha256}); {src.description}; "
+              f"final epoch {s.final_epoch}; metrics {', '.join(s.metrics('cifar10'))}", highlight=False)
+    return True
 
 
 def _compact(metrics: tuple[str, ...]) -> str:
@@ -118,8 +152,14 @@ def import_cmd(
     replace: bool = typer.Option(False, "--replace", help="Replace the store instead of merging into it."),
     root: Path | None = _ROOT_OPT,
 ) -> None:
-    """Convert FILE into SPACE's ground-truth store (merged with what is there)."""
+    """Convert FILE into SPACE's ground-truth store (merged with what is there). For cifar10 /
+    cifar100, FILE is a dataset directory (npy, python batches or ImageFolder) written into the data root."""
     from penas.spaces.benchmarks import IMPORTERS, detect_kind, import_table
+
+    if space in _IMAGE_DATASETS:
+        return data_images.import_(space, file, root, replace)
+    if space == "nb301-yahpo":
+        return _import_surrogate(space, file, root)
 
     if not file.exists():
         raise UserError(f"file: {str(file)!r} does not exist")
@@ -130,9 +170,26 @@ def import_cmd(
         path = import_table(table, root, replace=replace)
     except ImportError as e:
         raise UserError(str(e).splitlines()[0]) from None
+    except UnicodeDecodeError:
+        raise UserError(f"file: {file} is not a text file the {kind} importer reads (CSV or JSON)") from None
     except (ValueError, KeyError, FileNotFoundError, OSError) as e:
         raise _fail(e) from None
     typer.echo(f"imported {table.n_rows} rows, {len(table.columns)} columns ({k}) into {path}")
+
+
+def _import_surrogate(name: str, src: Path, root: Path | None) -> None:
+    from penas.spaces.benchmarks.surrogates import import_surrogate
+
+    if not src.is_dir():
+        raise UserError(f"file: {str(src)!r} is not a directory (expected YAHPO Gym's data folder)")
+    try:
+        dest, sha, copied = import_surrogate(name, src, root)
+    except ImportError as e:
+        raise UserError(str(e).splitlines()[0]) from None
+    except (ValueError, FileNotFoundError, OSError) as e:
+        raise _fail(e) from None
+    what = "imported" if copied else "already present:"
+    typer.echo(f"{what} {name} surrogate {dest / 'model.onnx'} (sha256 {sha}); it is the darts surrogate GT")
 
 
 @data_app.command("download")
@@ -144,7 +201,10 @@ def download_cmd(
     timeout: float = typer.Option(20.0, "--timeout", help="Seconds before a connection attempt fails."),
     root: Path | None = _ROOT_OPT,
 ) -> None:
-    """Fetch SPACE's raw files from their public URLs (sha256-checked, resumable)."""
+    """Fetch SPACE's raw files from their public URLs (sha256-checked, resumable); cifar10 / cifar100:
+    the official tarball (md5-checked), converted into the data root."""
+    if space in _IMAGE_DATASETS:
+        return data_images.download(space, root, mirror, timeout, force)
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from penas.spaces import paths
@@ -160,6 +220,7 @@ def download_cmd(
         raise UserError(f"space: {space!r} has no publicly downloadable files")
     r = paths.data_root(root)
     con = _console()
+    present = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   console=con, transient=False) as prog:
         for f in files:
@@ -169,10 +230,18 @@ def download_cmd(
             def cb(done: int, total: int | None, _t=task) -> None:
                 prog.update(_t, completed=done, total=total)
 
+            dest = f.path(r)
+            before = dest.stat().st_mtime_ns if dest.is_file() and not force else None
             try:
-                download(url, f.path(r), f.sha256, progress=cb, timeout=timeout, force=force)  # type: ignore[arg-type]
+                download(url, dest, f.sha256, progress=cb, timeout=timeout, force=force)  # type: ignore[arg-type]
             except (DownloadError, ChecksumError, PermissionError) as e:
                 raise _fail(e) from None
+            if before is not None and dest.stat().st_mtime_ns == before:  # kept, not fetched
+                present += 1
             if f.sha256 is None:
                 con.print(f"[yellow]note[/yellow]: no recorded sha256 for {f.relpath}; not verified")
-    con.print(f"downloaded {len(files)} files for {space} under {r}")
+    if present == len(files):
+        con.print(f"{space}: already present ({len(files)} files under {r}); nothing downloaded")
+    else:
+        con.print(f"downloaded {len(files) - present} files for {space} under {r}"
+                  + (f" ({present} already present)" if present else ""))

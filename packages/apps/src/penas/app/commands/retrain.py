@@ -11,8 +11,10 @@ Multi-GPU: ``torchrun --nproc-per-node N -m penas.app.cli retrain ...`` (same op
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -61,47 +63,47 @@ def _read_text(path: Path, opt: str) -> str:
     return path.read_text().strip()
 
 
-def run_retrain(space: str, arch_text: str, dataset: str, data: Path, out: Path, preset: str | None,
+def run_retrain(space: str, arch_text: str, dataset: str, data: Path | None, out: Path, preset: str | None,
                 resume: bool, stop_after: int | None, progress: bool, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Validate everything, then train; returns the final report (also RUN_DIR/report.json)."""
-    from penas.app.training.recipes import DEFAULT_PRESET, get_recipe, warmup_for_batch
-    from penas.app.training.targets import get_target
+    """The CLI face of :func:`penas.app.training.run.run_retrain`: a progress bar and a final table."""
+    from penas.app.training.run import run_retrain as run
 
+    def log(msg: str) -> None:
+        if progress:
+            typer.echo(msg, err=True)
+
+    from penas.app.training.trainer import DistInfo
+
+    is_main = DistInfo.from_env().is_main
     try:
-        base = get_recipe(preset or ("attentivenas-imagenet" if space == "attentivenas" else DEFAULT_PRESET[dataset]))
-        recipe = warmup_for_batch(base.with_overrides(**overrides))
-        target = get_target(space, arch_text, dataset, recipe)  # rejects a bad arch before any work
-    except (ValueError, KeyError) as e:
+        with _progress_bar(progress and is_main, overrides.get("epochs")) as on_event:
+            report = run(space, arch_text, dataset, data, out, preset, resume, stop_after, overrides,
+                         progress=on_event, log=log)
+    except ValueError as e:
         raise _one_line(e) from None
-    if not resume and (out / "checkpoint.pt").exists():
-        raise UserError(f"--out: {out} already holds a checkpoint; pass --resume or choose a new --out")
-
-    import torch
-
-    from penas.app.training.data import make_loaders
-    from penas.app.training.trainer import DistInfo, Trainer, init_distributed, seed_everything
-
-    dist = DistInfo.from_env()
-    try:
-        train, test = make_loaders(dataset, data, recipe, dist.rank, dist.world_size)
-    except (ValueError, FileNotFoundError, ImportError) as e:
-        raise _one_line(e) from None
-    device = init_distributed(dist)
-    seed_everything(recipe.seed)
-    model = target.build()
-    trainer = Trainer(recipe, model, train, test, out, target.meta(model), device=device, dist=dist,
-                      progress=progress)
-    if resume:
-        try:
-            trainer.resume()
-        except (ValueError, FileNotFoundError) as e:
-            raise _one_line(e) from None
-    report = trainer.fit(stop_after=stop_after)
-    if dist.world_size > 1:
-        torch.distributed.destroy_process_group()
-    if dist.is_main and progress:
+    if progress and is_main:
         _print_report(report)
     return report
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, epochs: int | None) -> Iterator[Callable[[dict[str, Any]], None] | None]:
+    """A rich progress bar fed by the training engine's step events (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False) as prog:
+        task = prog.add_task("retrain", total=None, info="")
+
+        def on_event(ev: dict[str, Any]) -> None:
+            if ev["event"] == "step":
+                prog.update(task, total=ev["total_steps"], completed=ev["step"],
+                            info=f"epoch {ev['epoch'] + 1}{f'/{epochs}' if epochs else ''} loss {ev['loss']:.3f}")
+
+        yield on_event
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -120,7 +122,8 @@ def _print_report(report: dict[str, Any]) -> None:
     Console(soft_wrap=True).print(t)
 
 
-_DATA = typer.Option(..., "--data", help="Dataset directory (CIFAR python batches or ImageFolder train/ val/).")
+_DATA = typer.Option(None, "--data", help="Dataset directory (CIFAR npy, python batches or ImageFolder; ImageNet "
+                     "train/ val/). Default for cifar10/cifar100: $PENAS_DATA/<dataset> when present.")
 _OUT = typer.Option(..., "--out", help="Run directory (checkpoint, log.jsonl, report.json).")
 _PRESET = typer.Option(None, "--preset", help="pcdarts-cifar10 | pcdarts-imagenet | attentivenas-imagenet.")
 _RESUME = typer.Option(False, "--resume", help="Continue from RUN_DIR/checkpoint.pt.")
@@ -153,7 +156,7 @@ def darts_cmd(
     genotype_file: Path | None = typer.Option(None, "--genotype-file", help="A file holding the genotype text."),
     from_run: Path | None = _FROM_RUN,
     dataset: str = typer.Option("cifar10", "--dataset", help="cifar10 | cifar100 | imagenet."),
-    data: Path = _DATA,
+    data: Path | None = _DATA,
     out: Path = _OUT,
     preset: str | None = _PRESET,
     resume: bool = _RESUME,
@@ -170,7 +173,7 @@ def attentivenas_cmd(
     config: str | None = typer.Option(None, "--config", help="A JSON file, or JSON / dict-literal text."),
     from_run: Path | None = _FROM_RUN,
     dataset: str = typer.Option("imagenet", "--dataset", help="imagenet."),
-    data: Path = _DATA,
+    data: Path | None = _DATA,
     out: Path = _OUT,
     preset: str | None = _PRESET,
     resume: bool = _RESUME,

@@ -45,15 +45,24 @@ def search(
     zc_protocol: str = typer.Option(_D["zc_protocol"]),
     zc_batch_size: int = typer.Option(None, help=f"Zero-cost batch size (default {_D['zc_batch_size']}; "
                                                  f"segmentation: {_S['zc_batch_size']})."),
-    zc_data: str = typer.Option(_D["zc_data"], help="auto | png | synthetic | cifar10:<dir>"),
+    zc_data: str = typer.Option(_D["zc_data"], help="auto (real CIFAR-10 when present) | png | synthetic | cifar10[:DIR][@SPLIT]"),
     one_shot: str = typer.Option(_D["one_shot"], help="Estimator of the one-shot stage, or none."),
     partial: str = typer.Option(_D["partial"], help="Partial-training stages: tabular | train | none."),
-    partial_data: str = typer.Option(_D["partial_data"], help="train mode data: synthetic | png | cifar10:<dir>"),
+    partial_data: str = typer.Option(_D["partial_data"], help="train mode data: auto | synthetic | png | cifar10[:DIR][@SPLIT]"),
+    partial_images: int = typer.Option(None, help="train mode on real CIFAR-10 (NB201 LESS.config protocol): "
+                                                  "reduce the training images per epoch (default: all of nb201-train)."),
+    partial_width: int = typer.Option(None, help="train mode: reduce the trained nets' width C (default: the space's)."),
     fitness: str = typer.Option(_D["fitness"], help="random/REA fitness estimator (oracle = GT lookup)."),
     population: int = typer.Option(_D["population"]),
     sample_size: int = typer.Option(_D["sample_size"]),
     gt_metric: str = typer.Option(_D["gt_metric"]),
     gt_dataset: str = typer.Option(None),
+    gt_source: str = typer.Option(_D["gt_source"], help="Ground truth: table | surrogate | auto (darts: the NB301 "
+                                                        "surrogate over the whole space when its files are present)."),
+    supernet: str = typer.Option(None, help="One-shot stage: trained supernet checkpoint (without it the stage is "
+                                            "skipped, with a note)."),
+    runtime_budget: float = typer.Option(None, help="random/REA: stop at this charged training runtime (s), e.g. "
+                                                    "a PE-NAS run's; needs a GT with runtimes (darts surrogate)."),
     max_latency: list[str] = typer.Option([], help="DEVICE=MS (repeatable), from the GT latency tables."),
     max_flops: str = typer.Option(None, help="FLOPs limit: 0.6G, 600M or 6e8 (segmentation default 0.6G, at "
                                              "512x512)."),
@@ -108,8 +117,10 @@ def search(
             "zc_protocol": zc_protocol,
             "zc_batch_size": _D["zc_batch_size"] if zc_batch_size is None else zc_batch_size,
             "zc_data": zc_data, "one_shot": one_shot,
-            "partial": partial, "partial_data": partial_data, "fitness": fitness, "population": population,
-            "sample_size": sample_size, "gt_metric": gt_metric, "gt_dataset": gt_dataset,
+            "partial": partial, "partial_data": partial_data,
+            "partial_images": partial_images, "partial_width": partial_width, "fitness": fitness, "population": population,
+            "sample_size": sample_size, "gt_metric": gt_metric, "gt_dataset": gt_dataset, "gt_source": gt_source,
+            "supernet": supernet, "runtime_budget": runtime_budget,
             "max_latency": list(max_latency), "max_flops": None if max_flops is None else parse_flops(max_flops),
             "max_params": max_params, "store": store,
             "score_file": list(score_file), "chunk": chunk, "progress": progress,
@@ -125,13 +136,26 @@ def search(
                 raise UserError(f"--preset: expected one of {', '.join(SEARCH_PRESETS)}, got {preset!r}")
             over = {k: v for k, v in SEARCH_PRESETS[preset].items() if explicit[k] == _D[k]}
             cfg = replace(cfg, **over)
-    res = run_search(cfg, resume=resume, console=console)
+    from ._progress import LabelledProgress
+
+    bar = LabelledProgress(console)
+
+    def progress(label: str, done: int, total: int) -> None:
+        # tabular partial training looks the final accuracy up: no bar for a 0.0 s "training" stage
+        if not (cfg is not None and cfg.partial == "tabular" and label.startswith("partial")):
+            bar(label, done, total)
+
+    try:
+        res = run_search(cfg, resume=resume, console=console, progress=progress)
+    finally:
+        bar.close()
     print_summary(res, console)
 
 
 def _search_segmentation(space: str | None, resume: str | None, console, **opts) -> None:
     """``penas-app search segmentation|topformer*``: build a SegSearchConfig and run it."""
-    from ..segmentation.search import print_report, run_segmentation_search
+    from ..segmentation.search import run_segmentation_search
+    from ._render import print_segmentation_report
 
     cfg = None
     if resume is None:
@@ -152,4 +176,4 @@ def _search_segmentation(space: str | None, resume: str | None, console, **opts)
             **{k: v for k, v in opts.items() if k != "data"}, data=opts["data"] or "",
         )
     rep = run_segmentation_search(cfg, resume=resume, console=console)
-    print_report(rep, console)
+    print_segmentation_report(rep, console)

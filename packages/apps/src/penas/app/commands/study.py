@@ -5,6 +5,8 @@ the aw_nas study family (see :mod:`penas.app.study`). Options map 1:1 onto
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from ..cli import app
@@ -25,11 +27,13 @@ def zero_shot(
     archs: str = typer.Option(_Z["archs"], help="all | sample:N | FILE of arch ids."),
     sample_seed: int = typer.Option(_Z["sample_seed"], help="Seed of --archs sample:N."),
     store: str = typer.Option(..., help="SQLite score store (stored scores are skipped)."),
-    data: str = typer.Option(_Z["data"], help="auto | png-aug | png | synthetic | cifar10:<dir>"),
+    data: str = typer.Option(_Z["data"], help="auto (real CIFAR-10 when present) | png-aug | png | synthetic | cifar10[:DIR][@SPLIT]"),
     batch_size: int = typer.Option(_Z["batch_size"]),
     dataset: str = typer.Option(None, help="Dataset of the space (default: its first)."),
     chunk: int = typer.Option(_Z["chunk"], help="Archs per store transaction."),
     progress: bool = typer.Option(_Z["progress"], "--progress/--no-progress"),
+    executor: str = typer.Option("local", help="local | process:N | ray (a local Ray cluster, or $RAY_ADDRESS) | "
+                                               "gpus | gpus:I,J"),
 ) -> None:
     """Zero-cost scores for every proxy x seed x batch count into the store (resumable)."""
     from rich.console import Console
@@ -41,16 +45,25 @@ def zero_shot(
                          seeds=parse_int_list(seeds, "--seeds"), batches=parse_int_list(batches, "--batches"),
                          archs=archs, sample_seed=sample_seed, store=store, data=data, batch_size=batch_size,
                          dataset=dataset, chunk=chunk, progress=progress)
+    _validate_zero_shot(cfg)
+    from ..study.grid import make_executor
+
+    ex = make_executor(executor, "--executor")
     console = Console()
-    if progress:
-        with Progress(TextColumn("zero-shot {task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console, transient=True) as bar:
-            task = bar.add_task(space, total=None)
-            res = run_zero_shot(cfg, on_progress=lambda d, t: bar.update(task, completed=d, total=t))
-    else:
-        res = run_zero_shot(cfg)
+    try:
+        if progress:
+            with Progress(TextColumn("zero-shot {task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=console, transient=True) as bar:
+                task = bar.add_task(space, total=None)
+                res = run_zero_shot(cfg, on_progress=lambda d, t: bar.update(task, completed=d, total=t),
+                                    executor=ex)
+        else:
+            res = run_zero_shot(cfg, executor=ex)
+    finally:
+        if hasattr(ex, "close"):
+            ex.close()
     if res.synthetic:
-        console.print(f"[yellow]note: data is synthetic ({res.data_source}); scores do not use real images[/yellow]",
+        console.print(f"[yellow]note: data is SYNTHETIC ({res.data_source}); scores do not use real images[/yellow]",
                       soft_wrap=True)
     computed = sum(k["computed"] for k in res.keys)
     invalid = sum(k["invalid"] for k in res.keys)
@@ -78,12 +91,105 @@ def analyze_bias(
     """Complexity bias, operation-level bias and the effect of post de-isomorphism."""
     from rich.console import Console
 
-    from ..study.bias import print_bias, run_bias
+    from ..study.bias import run_bias
+    from ._render import print_bias
 
     cfg = BiasConfig(space=space, store=store, score_file=list(score_file),
                      estimators=[e.strip() for e in estimators.split(",") if e.strip()], out=out,
                      gt_metric=gt_metric, gt_dataset=gt_dataset, min_archs=min_archs, plots=plots)
+    _validate_bias(cfg)
     print_bias(run_bias(cfg), Console())
+
+
+def _validate_zero_shot(cfg: ZeroShotConfig) -> None:
+    """``zero-shot`` options before anything is built or stored (one-line errors)."""
+    from penas.spaces import SPACES, get_space
+
+    from .. import checks
+    from ..evaluating import select_archs
+
+    if cfg.space not in SPACES:
+        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_proxies(cfg.proxies, "--proxies")
+    checks.positive(cfg.batch_size, "--batch-size")
+    checks.positive(cfg.chunk, "--chunk")
+    checks.check_data(cfg.data, "--data")
+    space = get_space(cfg.space)
+    if cfg.dataset is not None and cfg.dataset not in space.datasets:
+        raise ValueError(f"--dataset: {space.name!r} has datasets {', '.join(space.datasets)}; got {cfg.dataset!r}")
+    if not select_archs(space, cfg.archs, cfg.sample_seed):
+        raise ValueError(f"--archs: {cfg.archs} selects no arch")
+    checks.check_store(cfg.store, "--store")
+
+
+def _validate_bias(cfg: BiasConfig) -> None:
+    """``analyze bias`` options before anything is read or written (one-line errors)."""
+    from penas.spaces import SPACES, get_space
+
+    from .. import checks
+    from ..configs import parse_pairs
+
+    if cfg.space not in SPACES:
+        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.positive(cfg.min_archs, "--min-archs", minimum=2)
+    files = parse_pairs(cfg.score_file, "--score-file")
+    if cfg.store is None and not files:
+        raise ValueError("--store/--score-file: expected a score store or at least one score file")
+    space = get_space(cfg.space)
+    checks.check_gt(space, cfg.gt_metric, cfg.gt_dataset)
+    for path in files.values():
+        checks.load_scores(path, space.name, "--score-file")
+    checks.check_store(cfg.store, "--store", readonly=True)
+    checks.check_out_dir(cfg.out, "--out")
+
+
+def _validate_study(cfg, where: str) -> None:
+    """The whole study config (names, data, ground truth, checkpoints, store, output) before any
+    training: a mistake in the last stage must not cost the supernet training of the first."""
+    from penas.spaces import SPACES, get_space
+
+    from .. import checks
+    from ..evaluating import select_archs
+
+    if cfg.space not in SPACES:
+        raise ValueError(f"{where}: space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    space = get_space(cfg.space)
+    sn, os_, zs = cfg.supernet, cfg.one_shot, cfg.zero_shot
+    if zs.enabled:
+        checks.check_proxies(zs.proxies, f"{where}: zero_shot.proxies")
+        checks.check_data(zs.data, f"{where}: zero_shot.data")
+    if sn.enabled:
+        checks.check_data(sn.data, f"{where}: supernet.data")
+        if os_.enabled and os_.data is not None:
+            checks.check_data(os_.data, f"{where}: one_shot.data")
+        if sn.checkpoints:
+            from penas.supernets.engine.checkpoint import CheckpointError, load_checkpoint
+
+            for ck in sn.checkpoints:
+                try:
+                    load_checkpoint(ck, map_location="cpu")
+                except CheckpointError as e:
+                    raise ValueError(f"{where}: supernet.checkpoints: {str(e).removeprefix('checkpoint: ')}") from None
+    checks.check_gt(space, cfg.gt.metric, cfg.gt.dataset, prefix=f"{where}: gt.")
+    try:
+        if not select_archs(space, cfg.archs, cfg.archs_seed):
+            raise ValueError(f"{cfg.archs} selects no arch")
+    except ValueError as e:
+        raise ValueError(f"{where}: archs: {str(e).removeprefix('--archs: ')}") from None
+    if cfg.executor == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ValueError(f"{where}: executor: ray is not installed: pip install 'penas-estimators[ray]'")
+    checks.check_store(cfg.store_path, f"{where}: store")
+    checks.check_out_dir(cfg.out, f"{where}: out")
+    if sn.enabled and os_.enabled and not sn.checkpoints:
+        from ..study.grid import expected_checkpoints
+
+        checks.positive(sn.channels, f"{where}: supernet.channels")
+        checks.positive(sn.cells, f"{where}: supernet.cells")
+        expected_checkpoints(cfg)  # preset, overrides and save_every agree
+        checks.check_out_dir(cfg.supernet_dir, f"{where}: supernet.out")
 
 
 @app.command("study")
@@ -97,9 +203,10 @@ def study(
 
     from ..study.config import load_study_config, parse_set
     from ..study.grid import run_study
-    from ..study.report import print_report
+    from ._render import print_report
 
     cfg = load_study_config(config, parse_set(list(set_)), space=space)
+    _validate_study(cfg, Path(config).name)
     console = Console()
     report = run_study(cfg, on_log=lambda m: console.print(m, soft_wrap=True))
     if any(v.startswith("synthetic") for v in report["grid"]["sources"].values()):

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from penas.metrics.segmentation import SegmentationMeter, SegmentationScores, scores_from_areas
-from penas.spaces.registry import Registry
+
+from .._registry import METRIC_BACKENDS
 
 
 class Meter(Protocol):
@@ -31,7 +32,6 @@ class Meter(Protocol):
     def result(self) -> SegmentationScores: ...
 
 
-METRIC_BACKENDS: Registry[Meter] = Registry("metric backend")
 
 
 def _missing(backend: str, install: str) -> ValueError:

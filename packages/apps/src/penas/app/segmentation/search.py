@@ -44,7 +44,7 @@ from .search_config import (
     is_segmentation_space,
     parse_flops,
 )
-from .search_scoring import FinetuneMIoU, ScoreBook, SegData, SupernetMIoU, ZeroCostScorer
+from .search_scoring import FinetuneMIoU, SegData, SupernetMIoU, ZeroCostScorer, scorer_scores
 from .search_strategies import SEG_STRATEGIES, FlopsSampler, PoolVoteFitness, pool_size, zc_roles
 
 
@@ -73,13 +73,17 @@ class SegRunDir(RunDir):
 
 class SegSearchContext:
     """The :class:`~penas.app.strategies.base.SearchContext` of a segmentation search: FLOPs-
-    feasible candidates, scores through a :class:`ScoreBook`, resumable stages."""
+    feasible candidates, scores through the score store (:func:`scorer_scores`), resumable stages."""
 
-    def __init__(self, space: Any, cfg: SegSearchConfig, run_dir: SegRunDir, book: ScoreBook,
+    def __init__(self, space: Any, cfg: SegSearchConfig, run_dir: SegRunDir, store: Any,
                  scorers: dict[str, Any], fitness: Callable[[Any, Sequence[str]], np.ndarray] | None,
                  pool: int, console: Any = None,
-                 on_stage_done: Callable[[StageRecord], None] | None = None) -> None:
-        self.space, self.cfg, self.run_dir, self.book = space, cfg, run_dir, book
+                 on_stage_done: Callable[[StageRecord], None] | None = None,
+                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.space, self.cfg, self.run_dir, self.store = space, cfg, run_dir, store
+        self.on_progress = on_progress
+        self.computed: dict[str, int] = {}  # archs computed per scorer label
+        self.used: dict[str, Any] = {}  # scorers asked for scores, by label
         self.scorers, self.fitness, self.pool = scorers, fitness, pool
         self.console, self.on_stage_done = console, on_stage_done
         self.rng = np.random.default_rng(cfg.seed)
@@ -120,7 +124,7 @@ class SegSearchContext:
             raise RunError(f"role: no scorer bound to {role!r}")
         sc = self.scorers[kind]
         key = key or sc.keys[0]
-        return sc.oriented(key, self.book.scores(sc, ids)[key])
+        return sc.oriented(key, self.scores_of(sc, ids)[key])
 
     def score_table(self, roles: Sequence[str], ids: Sequence[str]) -> dict[str, np.ndarray]:
         by_kind: dict[str, list[str]] = {}
@@ -129,11 +133,19 @@ class SegSearchContext:
         out: dict[str, np.ndarray] = {}
         for kind, rs in by_kind.items():
             sc = self.scorers[kind]
-            raw = self.book.scores(sc, ids)  # all of the scorer's keys, one build per arch
+            raw = self.scores_of(sc, ids)  # all of the scorer's keys, one build per arch
             for r in rs:
                 key = r.partition(":")[2] or sc.keys[0]
                 out[r] = sc.oriented(key, raw[key])
         return {r: out[r] for r in roles}
+
+    def scores_of(self, sc: Any, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Raw scores of every key of scorer ``sc``, aligned with ``ids``."""
+        self.used.setdefault(sc.label, sc)
+        raw, n = scorer_scores(sc, ids, self.store, self.space, self.on_progress)
+        if n:
+            self.computed[sc.label] = self.computed.get(sc.label, 0) + n
+        return raw
 
     def stage(self, name: str, fn: Callable[[], StageOutput]) -> StageOutput:
         return run_stage(self.run_dir, self.stages, name, fn, console=self.console, on_done=self.on_stage_done)
@@ -203,15 +215,15 @@ def run_segmentation_search(
         rd.init(cfg)
     store = ScoreStore(cfg.store or rd.path / "scores.sqlite")
     progress = _Progress(console if cfg.progress else None)
-    book = ScoreBook(store, space.name, on_progress=progress)
     fitness, fitness_by = make_fitness(cfg, scorers, strategy)
-    ctx = SegSearchContext(space, cfg, rd, book, scorers, fitness, pool_size(strategy),
-                           console=console if cfg.progress else None, on_stage_done=on_stage_done)
+    ctx = SegSearchContext(space, cfg, rd, store, scorers, fitness, pool_size(strategy),
+                           console=console if cfg.progress else None, on_stage_done=on_stage_done,
+                           on_progress=progress)
     if resume is not None:
         ctx.log(f"resuming {rd.path}: {len(rd.stage_files())} finished stage(s) on disk")
     t0 = time.perf_counter()
     outcome = strategy.run(ctx)
-    for label, sc in book.used.items():
+    for label, sc in ctx.used.items():
         ctx.log(f"{label}: {sc.describe()}")
     rep = report(ctx, strategy, outcome, fitness_by, time.perf_counter() - t0)
     write_outputs(rd.path, space, outcome.best_id, rep)
@@ -265,7 +277,7 @@ def report(ctx: SegSearchContext, strategy: Strategy, outcome: SearchOutcome, fi
         "true_miou_note": note,
         "n_configs_scored": len(seen),
         "max_flops_of_any_candidate": max_seen,
-        "scores_computed": dict(ctx.book.computed),
+        "scores_computed": dict(ctx.computed),
         "strategy_params": strategy.params(),
         "stages": [{"name": r.name, "kept": len(r.output.kept), "wall_s": round(r.wall_s, 3), "resumed": r.resumed,
                     "n_candidates": r.output.info.get("n_candidates")} for r in ctx.stages],
@@ -313,27 +325,6 @@ def write_outputs(path: Path, space: Any, best: str, rep: dict[str, Any]) -> Non
     (path / "summary.txt").write_text(summary_text(rep) + "\n")
 
 
-def print_report(rep: dict[str, Any], console: Any) -> None:
-    from rich.table import Table
-
-    t = Table(title="segmentation search", show_header=False)
-    t.add_column("", style="bold")
-    t.add_column("")
-    for k, v in report_rows(rep):
-        t.add_row(k, v)
-    console.print(t)
-    st = Table(title="stages")
-    for c in ("stage", "candidates", "kept", "wall s"):
-        st.add_column(c)
-    for s in rep["stages"]:
-        st.add_row(s["name"] + (" (resumed)" if s["resumed"] else ""), str(s["n_candidates"] or ""), str(s["kept"]),
-                   f"{s['wall_s']:.2f}")
-    console.print(st)
-    for n in rep["notes"]:
-        console.print(f"note: {n}")
-    console.print(f"best config: {Path(rep['run_dir']) / 'best_cfg.json'}")
-
-
 class _Progress:
     """Per-scorer progress lines on the console (every 10% of a batch of scores)."""
 
@@ -349,4 +340,4 @@ class _Progress:
 
 
 __all__ = ["ALIAS", "DEFAULT_SEG_SPACE", "KIND", "SegSearchConfig", "SegSearchContext", "is_segmentation_run",
-           "is_segmentation_space", "parse_flops", "print_report", "run_segmentation_search", "seed_format"]
+           "is_segmentation_space", "parse_flops", "run_segmentation_search", "seed_format"]

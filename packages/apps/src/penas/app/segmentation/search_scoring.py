@@ -1,5 +1,6 @@
-"""Scorers of the segmentation search (``penas-app search segmentation``) and the score book
-that keeps every score in a :class:`~penas.estimators.store.ScoreStore`.
+"""Scorers of the segmentation search (``penas-app search segmentation``); every score goes
+through :func:`~penas.estimators.scoring.cached_scores` into a :class:`~penas.estimators.store.ScoreStore`
+(:func:`scorer_scores`).
 
 Scorers map canonical TopFormer config ids to raw scores (higher is better for all of them):
 
@@ -21,7 +22,6 @@ each score is written as soon as it is computed (a kill loses at most the arch i
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from penas.estimators.base import config_hash
+from penas.estimators.base import Estimator, ScoreResult, StoredProvenance, config_hash
 
 from .search_config import SEG_PROXIES
 
@@ -49,31 +49,60 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-class ScoreBook:
-    """Scores by (scorer, arch ids), read from / written to a :class:`ScoreStore` arch by arch."""
+class _StoreKey(Estimator):
+    """One key of a scorer: the store name and config hash its scores are kept under."""
 
-    def __init__(self, store: ScoreStore, space_name: str,
-                 on_progress: Callable[[str, int, int], None] | None = None) -> None:
-        self.store, self.space_name, self.on_progress = store, space_name, on_progress
-        self.computed: dict[str, int] = {}
-        self.used: dict[str, Any] = {}
+    def __init__(self, space: Any, name: str, chash: str) -> None:
+        self.name, self._hash = name, chash
+        super().__init__(space)
 
-    def scores(self, scorer: Any, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """``{key: raw scores aligned with ids}`` for each of ``scorer.keys``."""
-        uniq = list(dict.fromkeys(ids))
-        self.used.setdefault(scorer.label, scorer)
-        have = {k: self.store.get_many(self.space_name, k, scorer.config_hash(k), uniq) for k in scorer.keys}
-        todo = [a for a in uniq if any(a not in have[k] for k in scorer.keys)]
-        for n, a in enumerate(todo, start=1):
-            vals = scorer.score_one(a)
-            for k in scorer.keys:
-                v = float(vals[k])
-                self.store.put_many(self.space_name, k, scorer.config_hash(k), {a: v})
-                have[k][a] = v if math.isfinite(v) else math.nan
-            self.computed[scorer.label] = self.computed.get(scorer.label, 0) + 1
-            if self.on_progress is not None:
-                self.on_progress(scorer.label, n, len(todo))
-        return {k: np.array([have[k].get(a, math.nan) for a in ids], dtype=np.float64) for k in scorer.keys}
+    @property
+    def config_hash(self) -> str:
+        return self._hash
+
+    def _score_one(self, arch: Any) -> float:  # pragma: no cover - scored through ScorerColumns
+        raise TypeError(f"{self.name}: a column of a segmentation scorer")
+
+
+class ScorerColumns(Estimator):
+    """A scorer (``keys``, ``config_hash(key)``, ``score_one(arch_id)``) as a multi-output
+    estimator, so its scores go through :func:`~penas.estimators.scoring.cached_scores`."""
+
+    multi_output = True
+
+    def __init__(self, space: Any, scorer: Any) -> None:
+        self.scorer = scorer
+        self.name = str(scorer.label)
+        super().__init__(space)
+
+    def columns(self) -> dict[str, Estimator]:
+        return {k: _StoreKey(self.space, k, self.scorer.config_hash(k)) for k in self.scorer.keys}
+
+    def score_columns(self, archs: Sequence[Any]) -> dict[str, ScoreResult]:
+        ids = [self.space.arch_id(a) if isinstance(a, str) else self.space.format(a) for a in archs]
+        rows = [self.scorer.score_one(a) for a in ids]
+        return {k: ScoreResult(ids, np.array([float(r[k]) for r in rows], dtype=np.float64),
+                               [StoredProvenance({}) for _ in ids]) for k in self.scorer.keys}
+
+    def _score_one(self, arch: Any) -> float:  # pragma: no cover - multi-output
+        raise TypeError(f"{self.name}: a multi-output estimator; use score_columns")
+
+
+def scorer_scores(scorer: Any, ids: Sequence[str], store: ScoreStore, space: Any,
+                  on_progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, np.ndarray], int]:
+    """``({key: raw scores aligned with ids}, archs computed)`` for each of ``scorer.keys``:
+    stored scores reused, the rest computed and stored arch by arch (a kill loses one arch)."""
+    from penas.estimators.scoring import cached_scores
+
+    seen = [0]
+
+    def progress(done: int, total: int) -> None:
+        seen[0] = total
+        if on_progress is not None and done:
+            on_progress(scorer.label, done, total)
+
+    table = cached_scores(ScorerColumns(space, scorer), ids, store, progress=progress, shard_size=1)
+    return {k: table[k].values for k in scorer.keys}, seen[0]
 
 
 @dataclass
@@ -259,32 +288,14 @@ class FinetuneMIoU(SupernetMIoU):
                 "weight_decay": self.weight_decay, "head_lr_mult": self.head_lr_mult}
 
     def score_one(self, arch_id: str) -> dict[str, float]:
-        import torch
-
-        from penas.supernets.trainer import segmentation_loss
+        from penas.supernets.engine.tasks.finetune import finetune
+        from penas.supernets.losses import segmentation_loss
 
         model = self.subnet(arch_id)
         train, _ = self.datasets()
-        head = [p for n, p in model.named_parameters() if n.startswith("head.")]
-        ids = {id(p) for p in head}
-        rest = [p for p in model.parameters() if id(p) not in ids]
-        groups = [{"params": rest}] + ([{"params": head, "lr": self.lr * self.head_lr_mult}] if head else [])
-        opt = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
-        gen = torch.Generator().manual_seed(self.data.seed)
-        order: list[int] = []
-        with torch.random.fork_rng():
-            torch.manual_seed(self.data.seed)
-            model.train()
-            for _ in range(self.iters):
-                while len(order) < self.calib_batch_size:
-                    order += torch.randperm(len(train), generator=gen).tolist()
-                idx, order = order[: self.calib_batch_size], order[self.calib_batch_size :]
-                items = [train[i] for i in idx]
-                x = torch.stack([a for a, _ in items]).to(self.data.device)
-                y = torch.stack([b.long() for _, b in items]).to(self.data.device)
-                opt.zero_grad(set_to_none=True)
-                segmentation_loss(model(x), y).backward()
-                opt.step()
+        finetune(model, train, self.iters, segmentation_loss, batch_size=self.calib_batch_size, lr=self.lr,
+                 weight_decay=self.weight_decay, head_lr_mult=self.head_lr_mult, head_prefixes=("head.",),
+                 seed=self.data.seed, device=self.data.device)
         model.eval()
         return {self.key: self.measure(model)}
 
@@ -293,4 +304,5 @@ class FinetuneMIoU(SupernetMIoU):
             super().describe()
 
 
-__all__ = ["SEG_PROXIES", "FinetuneMIoU", "ScoreBook", "SegData", "SupernetMIoU", "ZeroCostScorer", "file_sha256"]
+__all__ = ["SEG_PROXIES", "FinetuneMIoU", "ScorerColumns", "SegData", "SupernetMIoU", "ZeroCostScorer", "file_sha256",
+           "scorer_scores"]

@@ -30,8 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from penas.spaces.registry import Registry
-
+from .._registry import SEG_STRATEGIES
 from ..strategies import pruning
 from ..strategies.base import SearchContext, SearchOutcome, StageOutput, Strategy
 from ..strategies.baselines import RandomSearch, RegularizedEvolution
@@ -41,7 +40,6 @@ TRANSFORMER = ("num_heads", "key_dim", "attn_ratio", "mlp_ratio", "transformer_d
 #: Which fields each half-round resamples, in the reference's order (backbone fixed first).
 HALF_ROUNDS: tuple[tuple[str, tuple[str, ...]], ...] = (("transformer", TRANSFORMER), ("backbone", BACKBONE))
 
-SEG_STRATEGIES: Registry[Strategy] = Registry("segmentation strategy")
 
 
 class FlopsSampler:

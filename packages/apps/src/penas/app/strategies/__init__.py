@@ -15,30 +15,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from penas.spaces.registry import Registry
-
+from .._registry import STRATEGIES
 from .base import AskTellStrategy, SearchContext, SearchOutcome, StageOutput, Strategy
 from .baselines import RandomSearch, RegularizedEvolution
 from .pe_nas import PENAS, PRESETS, PENASParams
 
-STRATEGIES: Registry[Strategy] = Registry("strategy")
+# With a runtime budget (``runtime_budget_s``: charged training seconds) and no evaluation budget,
+# the evaluation count is only a safety cap.
+_UNCAPPED = 1_000_000
+
+
+def _evals(budget: int | None, default: int, runtime_budget_s: float | None) -> int:
+    return budget if budget is not None else (_UNCAPPED if runtime_budget_s is not None else default)
 
 
 @STRATEGIES.register("random")
-def _random(budget: int | None = None) -> Strategy:
-    return RandomSearch(budget=100 if budget is None else budget)
+def _random(budget: int | None = None, runtime_budget_s: float | None = None) -> Strategy:
+    return RandomSearch(budget=_evals(budget, 100, runtime_budget_s), runtime_budget_s=runtime_budget_s)
 
 
 @STRATEGIES.register("rea")
-def _rea(budget: int | None = None, population: int = 20, sample_size: int = 5) -> Strategy:
-    return RegularizedEvolution(budget=500 if budget is None else budget, population=population,
-                                sample_size=sample_size)
+def _rea(budget: int | None = None, population: int = 20, sample_size: int = 5,
+         runtime_budget_s: float | None = None) -> Strategy:
+    return RegularizedEvolution(budget=_evals(budget, 500, runtime_budget_s), population=population,
+                                sample_size=sample_size, runtime_budget_s=runtime_budget_s)
 
 
 @STRATEGIES.register("rea-seed")
-def _rea_seed(budget: int | None = None, population: int = 20) -> Strategy:
-    return RegularizedEvolution(budget=500 if budget is None else budget, population=population,
-                                sample_size=population)
+def _rea_seed(budget: int | None = None, population: int = 20, runtime_budget_s: float | None = None) -> Strategy:
+    return RegularizedEvolution(budget=_evals(budget, 500, runtime_budget_s), population=population,
+                                sample_size=population, runtime_budget_s=runtime_budget_s)
 
 
 @STRATEGIES.register("pe-nas")

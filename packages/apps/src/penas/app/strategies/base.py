@@ -83,6 +83,11 @@ class SearchContext(Protocol):
         """Whether an estimator is bound to ``role`` (a skipped stage has none)."""
         ...
 
+    def cost_s(self, role: str, ids: Sequence[str], epoch: int | None = None) -> np.ndarray | None:
+        """Training runtime (s) charged for scoring ``ids`` under ``role`` (a GT lookup: one full
+        training each), or ``None`` when the ground truth predicts no runtime."""
+        ...
+
     def stage(self, name: str, fn: Callable[[], StageOutput]) -> StageOutput:
         """Run ``fn`` as a named stage, or load its stored output when resuming."""
         ...
@@ -103,14 +108,22 @@ class Strategy(ABC):
 
 
 class AskTellStrategy(Strategy):
-    """Propose / observe loop. ``budget`` counts fitness evaluations (cache hits included)."""
+    """Propose / observe loop. ``budget`` counts fitness evaluations (cache hits included).
+
+    ``runtime_budget_s``: also stop once the training runtime charged for the distinct archs
+    evaluated (:meth:`SearchContext.cost_s`) reaches this many seconds -- the way a baseline gets
+    the same charged runtime as a PE-NAS run. The arch that crosses the budget is still counted.
+    """
 
     fitness_role = "fitness"
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, runtime_budget_s: float | None = None) -> None:
         if budget < 1:
             raise ValueError(f"budget: expected a positive number of evaluations, got {budget}")
+        if runtime_budget_s is not None and not runtime_budget_s > 0:
+            raise ValueError(f"runtime_budget: expected a positive number of seconds, got {runtime_budget_s}")
         self.budget = int(budget)
+        self.runtime_budget_s = None if runtime_budget_s is None else float(runtime_budget_s)
         self.history: list[tuple[str, float]] = []
 
     @abstractmethod
@@ -138,18 +151,35 @@ class AskTellStrategy(Strategy):
         def search() -> StageOutput:
             self.reset(ctx)
             self.history = []
+            spent, paid = 0.0, set[str]()
             while len(self.history) < self.budget:
+                if self.runtime_budget_s is not None and spent >= self.runtime_budget_s:
+                    break
                 ids = self.ask(self.budget - len(self.history))
                 if not ids:
                     break
+                if self.runtime_budget_s is not None:
+                    new = [a for a in dict.fromkeys(ids) if a not in paid]
+                    cost = ctx.cost_s(self.fitness_role, new) if new else np.zeros(0)
+                    if cost is None:
+                        raise ValueError("runtime_budget: the ground truth predicts no training runtime for "
+                                         f"{ctx.space.name!r}; use an evaluation budget")
+                    price = dict(zip(new, (float(c) for c in cost), strict=True))
+                    for j, a in enumerate(ids):  # stop at the arch that reaches the budget
+                        if a in price and a not in paid:
+                            spent += price[a]
+                            paid.add(a)
+                            if spent >= self.runtime_budget_s:
+                                ids = ids[: j + 1]
+                                break
                 s = ctx.score(self.fitness_role, ids)
                 self.history.extend(zip(ids, (float(x) for x in s), strict=True))
                 self.tell(ids, s)
             best_id, best_s = self.best()
-            return StageOutput(
-                [best_id], {self.fitness_role: {a: s for a, s in self.history}},
-                {"trace": [[a, s] for a, s in self.history], "best_score": best_s},
-            )
+            info: dict[str, Any] = {"trace": [[a, s] for a, s in self.history], "best_score": best_s}
+            if self.runtime_budget_s is not None:
+                info.update(runtime_budget_s=self.runtime_budget_s, runtime_spent_s=spent)
+            return StageOutput([best_id], {self.fitness_role: {a: s for a, s in self.history}}, info)
 
         out = ctx.stage("search", search)
         trace = out.info.get("trace", [])

@@ -17,15 +17,15 @@ class RandomSearch(AskTellStrategy):
 
     name = "random"
 
-    def __init__(self, budget: int = 100, batch: int = 25) -> None:
-        super().__init__(budget)
+    def __init__(self, budget: int = 100, batch: int = 25, runtime_budget_s: float | None = None) -> None:
+        super().__init__(budget, runtime_budget_s)
         self.batch = int(batch)
         self._order: list[str] = []
         self._pos = 0
         self._ctx: SearchContext | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"budget": self.budget, "batch": self.batch}
+        return {"budget": self.budget, "batch": self.batch, "runtime_budget_s": self.runtime_budget_s}
 
     def reset(self, ctx: SearchContext) -> None:
         self._ctx = ctx
@@ -55,8 +55,9 @@ class RegularizedEvolution(AskTellStrategy):
 
     name = "rea"
 
-    def __init__(self, budget: int = 500, population: int = 20, sample_size: int = 5) -> None:
-        super().__init__(budget)
+    def __init__(self, budget: int = 500, population: int = 20, sample_size: int = 5,
+                 runtime_budget_s: float | None = None) -> None:
+        super().__init__(budget, runtime_budget_s)
         if population < 1:
             raise ValueError(f"population: expected a positive integer, got {population}")
         if not 1 <= sample_size <= population:
@@ -68,7 +69,8 @@ class RegularizedEvolution(AskTellStrategy):
         self._ctx: SearchContext | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"budget": self.budget, "population": self.population, "sample_size": self.sample_size}
+        return {"budget": self.budget, "population": self.population, "sample_size": self.sample_size,
+                "runtime_budget_s": self.runtime_budget_s}
 
     def reset(self, ctx: SearchContext) -> None:
         self._ctx = ctx

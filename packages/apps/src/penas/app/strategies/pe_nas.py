@@ -121,6 +121,10 @@ class PENAS(Strategy):
 
         roles = self._roles()
         n = len(cands)
+        if n <= self.p.rf_samples:
+            ctx.log(f"warning: RF-accelerated PE-NAS (B/C) on {n} candidates, not more than its RF sample of "
+                    f"{self.p.rf_samples}: the whole set is sampled and the random forest predicts nothing "
+                    "(the run degenerates to variant A's vote); use more candidates or a smaller rf_samples")
 
         def sample_stage() -> StageOutput:
             m = min(self.p.rf_samples, n)
@@ -203,7 +207,8 @@ class PENAS(Strategy):
             out = ctx.stage("one-shot", os_stage)
             kept, last_role, last_scores = out.kept, "one_shot", out.scores["one_shot"]
         else:
-            ctx.log("one-shot stage skipped: no one-shot estimator bound (one_shot_estimator = none)")
+            ctx.log("one-shot stage skipped: no one-shot estimator bound (no --supernet checkpoint given, "
+                    "or --one-shot none)")
 
         if self.p.max_trained is not None and len(kept) > self.p.max_trained:
             ctx.log(f"budget: {len(kept)} survivors, training the best {self.p.max_trained}")

@@ -29,6 +29,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+# The vote rule (per-proxy q-quantile thresholds, votes strictly above them) has one
+# implementation, next to the other estimator combinations.
+from penas.estimators.combination import thresholds, votes  # noqa: F401  (re-exported)
+
 
 def _clean(scores: Sequence[float] | np.ndarray) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
@@ -65,37 +69,6 @@ def keep_count(n: int, q: float) -> int:
 def prune_quantile(ids: Sequence[str], scores: Sequence[float] | np.ndarray, q: float) -> list[str]:
     """Drop the worst ``q`` fraction (``q = 0``: keep all); always keep at least one arch."""
     return top_k(ids, scores, keep_count(len(ids), q)) if ids else []
-
-
-def thresholds(score_table: Mapping[str, Sequence[float] | np.ndarray], q: float) -> dict[str, float]:
-    """Per-proxy ``q``-quantile over the finite scores (NaN when a proxy has none)."""
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q: expected a quantile in [0, 1], got {q}")
-    out = {}
-    for name, s in score_table.items():
-        a = _clean(s)
-        a = a[np.isfinite(a)]
-        out[name] = float(np.quantile(a, q)) if a.size else float("nan")
-    return out
-
-
-def votes(score_table: Mapping[str, Sequence[float] | np.ndarray], thr: Mapping[str, float]) -> np.ndarray:
-    """Number of proxies on which each arch is strictly above the proxy's threshold."""
-    names = list(score_table)
-    if not names:
-        raise ValueError("score_table: expected at least one proxy")
-    missing = [n for n in names if n not in thr]
-    if missing:
-        raise ValueError(f"thresholds: missing proxies {missing}")
-    cols = [_clean(score_table[n]) for n in names]
-    n = cols[0].size
-    if any(c.size != n for c in cols):
-        raise ValueError("score_table: every proxy needs one score per arch")
-    v = np.zeros(n, dtype=np.int64)
-    for name, c in zip(names, cols, strict=True):
-        with np.errstate(invalid="ignore"):
-            v += (np.isfinite(c) & (c > thr[name])).astype(np.int64)
-    return v
 
 
 def vote(score_table: Mapping[str, Sequence[float] | np.ndarray], thr: Mapping[str, float], min_votes: int) -> np.ndarray:

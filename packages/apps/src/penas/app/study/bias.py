@@ -57,14 +57,11 @@ class ScoreSet:
     source: str
 
 
-def _higher_is_better(name: str) -> bool:
-    from penas.estimators.proxies import get_proxy, list_proxies
-
-    return get_proxy(name).higher_is_better if name in list_proxies() else True
-
-
 def _orient(name: str, v: np.ndarray) -> np.ndarray:
-    return v if _higher_is_better(name) else -v
+    """``v`` turned so that higher is better, by the direction estimator ``name`` declares."""
+    from penas.estimators import higher_is_better
+
+    return v if higher_is_better(name) else -v
 
 
 def load_score_sets(cfg: BiasConfig, space: Any) -> list[ScoreSet]:
@@ -84,7 +81,7 @@ def load_score_sets(cfg: BiasConfig, space: Any) -> list[ScoreSet]:
             raise ValueError(f"--store: no score store at {cfg.store!r}")
         from penas.estimators.store import ScoreStore
 
-        store = ScoreStore(cfg.store)
+        store = ScoreStore(cfg.store, readonly=True)
         keys = store.keys(space.name)
         if cfg.estimators:
             keys = [k for k in keys if k[0] in cfg.estimators]
@@ -93,6 +90,12 @@ def load_score_sets(cfg: BiasConfig, space: Any) -> list[ScoreSet]:
             seed = rows[0].provenance.get("seed") if rows else None
             label = f"{est}[{chash[:8]}]" + (f" seed={seed}" if seed is not None else "")
             vals = np.array([r.value for r in rows], dtype=np.float64)
+            for r in rows[:1]:
+                try:
+                    space.parse(r.arch_id)
+                except (ValueError, KeyError, IndexError, TypeError):
+                    raise ValueError(f"--store: {cfg.store} holds {est} rows for {space.name!r} whose arch id "
+                                     f"{r.arch_id!r} is not one of the space's") from None
             out.append(ScoreSet(label, [r.arch_id for r in rows], _orient(est, vals), f"store {cfg.store}"))
     if not out:
         raise ValueError("--store/--score-file: expected at least one score set (none found for "
@@ -167,16 +170,15 @@ def _has_op_structure(space: Any, ids: Sequence[str]) -> bool:
 
 
 def run_bias(cfg: BiasConfig) -> dict[str, Any]:
+    from penas.estimators.simple import OracleEstimator
     from penas.spaces import SPACES, get_space
-
-    from ..runs import GroundTruth
 
     if cfg.space not in SPACES:
         raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
     if not cfg.out:
         raise ValueError("--out: expected an output directory")
     space = get_space(cfg.space)
-    gt_src = GroundTruth(space, cfg.gt_metric, cfg.gt_dataset)
+    gt_src = OracleEstimator(space, dataset=cfg.gt_dataset, metric=cfg.gt_metric)
     if not gt_src.available:
         raise ValueError(f"space: no ground truth for {space.name!r} ({gt_src.reason or 'no table'})")
     sets = load_score_sets(cfg, space)
@@ -315,9 +317,10 @@ def plot_bias(res: dict[str, Any], out: Path) -> list[Path]:
     ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=7)
     ax.axhline(0, color="k", lw=0.5)
     ax.set_ylabel("Kendall's tau")
-    ax.legend(fontsize=7)
+    # outside the axes, so it never covers a point or a bar
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     fig.tight_layout()
-    fig.savefig(out / "complexity.png", dpi=110)
+    fig.savefig(out / "complexity.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     written.append(out / "complexity.png")
     _, orows = tables(res)["ops"]
@@ -332,27 +335,10 @@ def plot_bias(res: dict[str, Any], out: Path) -> list[Path]:
         ax.set_xticks(np.arange(len(ops)), ops, fontsize=7)
         ax.axhline(0, color="k", lw=0.5)
         ax.set_ylabel("mean pred rank - mean true rank")
-        ax.legend(fontsize=6)
+        # outside the axes, so it never covers a point or a bar
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
         fig.tight_layout()
-        fig.savefig(out / "ops.png", dpi=110)
+        fig.savefig(out / "ops.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append(out / "ops.png")
     return written
-
-
-def print_bias(res: dict[str, Any], console: Any) -> None:
-    from rich.table import Table
-
-    for name in ("criteria", "complexity", "deiso", "ops"):
-        head, rows = tables(res)[name]
-        if not rows:
-            continue
-        t = Table(title=f"{res['space']}: {name}")
-        for h in head:
-            t.add_column(h, justify="left" if h in ("estimator", "op", "edge") else "right")
-        for r in rows:
-            t.add_row(*(_f(v) for v in r))
-        console.print(t)
-    for k, v in res["skipped"].items():
-        console.print(f"skipped {k}: {v}")
-    console.print(f"wrote {res['out']}/bias.json, *.csv, bias.md")

@@ -50,7 +50,7 @@ class SupernetSection:
     overrides: dict[str, Any] = field(default_factory=dict)  # epochs | batch_size | lr | sampler | seed
     save_every: int = 1  # keep epochNNNN.pt every E epochs (the checkpoint axis of the report)
     max_steps: int | None = None
-    data: str = "synthetic:256"  # synthetic[:N] | png-aug[:N] | cifar10:<dir>
+    data: str = "auto"  # data-layer spec: auto (real CIFAR-10 when present) | synthetic[:N] | png-aug[:N] | cifar10[:DIR]
     channels: int | None = None
     cells: int | None = None
     device: str = "cpu"  # cpu | cuda | cuda:K (single-process training; torchrun: see the study's command)
@@ -75,7 +75,7 @@ class ZeroShotSection:
     seeds: list[int] = field(default_factory=lambda: [20, 2020, 202020])
     batches: list[int] = field(default_factory=lambda: [1])
     batch_size: int = 16
-    data: str = "auto"  # auto | png-aug | png | synthetic | cifar10:<dir>
+    data: str = "auto"  # auto (real CIFAR-10 when present, else png-aug, else synthetic) | png | synthetic | cifar10[:DIR]
     chunk: int = 16
 
 
@@ -291,10 +291,14 @@ def load_study_config(path: str | Path, overrides: dict[str, Any] | None = None,
     if not p.is_file():
         raise ValueError(f"--config: no file at {str(p)!r}")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"--config: {p.name} is not a UTF-8 text (YAML) file") from None
     except yaml.YAMLError as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ValueError(f"{p.name}: not valid YAML ({first})") from None
+    if data is None:  # an empty file is a mistake, never "the default study"
+        raise ValueError(f"--config: {p.name} is empty; expected a study mapping (penas-app config dump study)")
     if not isinstance(data, dict):
         raise ValueError(f"{p.name}: expected a mapping at the top level, got {type(data).__name__}")
     if space is not None:

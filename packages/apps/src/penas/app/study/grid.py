@@ -18,10 +18,10 @@ device) and ``gpus:0,2`` (those) start one spawned worker per device with
 ``LocalExecutor(devices=[...])``; estimators with a ``to_device`` method are moved to the
 worker's GPU. ``process:N`` and ``ray`` hand
 shards of archs to :mod:`penas.estimators.executors` (``LocalExecutor(workers=N)`` with spawned
-workers of one torch thread each, or ``RayExecutor``): zero-shot per (seed, batch count) with all
-proxies on one build, one-shot per checkpoint through ``run_sweep``. Workers write their rows
-to the same SQLite store (WAL; a stored row is never overwritten), so the scores do not depend on
-the executor.
+workers of one torch thread each, or ``RayExecutor``): zero-shot per seed with every proxy and
+batch count on one build, one-shot per checkpoint, both through
+:func:`penas.estimators.scoring.cached_scores`. The rows go to the same SQLite store (WAL; a
+stored row is never overwritten), so the scores do not depend on the executor.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class StoreKey:
     checkpoint: str | None = None
     epoch: int | None = None
     step: int | None = None
+    higher_is_better: bool = True  # the estimator's declared score direction
 
     @property
     def column(self) -> str:
@@ -181,8 +182,8 @@ def _one_shot_parallel(cfg: StudyConfig, space: Any, ids: list[str], checkpoints
                        ) -> tuple[list[StoreKey], int, str]:
     import json
 
-    from penas.estimators.executors import run_sweep
     from penas.estimators.one_shot import OneShotEstimator
+    from penas.estimators.scoring import cached_scores
     from penas.estimators.store import ScoreStore
     from penas.supernets.trainer import read_checkpoint
 
@@ -199,10 +200,9 @@ def _one_shot_parallel(cfg: StudyConfig, space: Any, ids: list[str], checkpoints
         est = OneShotEstimator(space, supernet=sn["supernet"], supernet_kwargs=kwargs, checkpoint=path, data=(x, y),
                                metric=os_.metric, bn_mode=os_.bn_mode, batch_size=os_.batch_size,
                                n_batches=os_.n_batches, holdout=os_.holdout, store=store, progress=False)
-        rep = run_sweep(est, ids, store, executor, shard_size=max(1, len(ids) // 16))
-        computed += rep.n_computed
+        computed += cached_scores(est, ids, store, executor, shard_size=max(1, len(ids) // 16)).one().n_computed
         keys.append(StoreKey("one_shot", f"one_shot[{os_.metric}]", est.name, est.config_hash, checkpoint=str(path),
-                             epoch=int(ck["epoch"]), step=int(ck["step"])))
+                             epoch=int(ck["epoch"]), step=int(ck["step"]), higher_is_better=est.higher_is_better))
     return keys, computed, source
 
 
@@ -217,9 +217,11 @@ def run_one_shot(cfg: StudyConfig, space: Any, ids: list[str], checkpoints: list
                               sample_seed=cfg.archs_seed, bn_mode=os_.bn_mode, per_batch=False, metric=os_.metric,
                               store=cfg.store_path, data=os_.data or cfg.supernet.data, batch_size=os_.batch_size,
                               n_batches=os_.n_batches, holdout=os_.holdout, progress=False)
+    from penas.estimators import higher_is_better
+
     rows, source, _ = run_supernet_eval(ecfg)
     keys = [StoreKey("one_shot", f"one_shot[{os_.metric}]", r.estimator, r.config_hash, checkpoint=r.checkpoint,
-                     epoch=r.epoch, step=r.step) for r in rows]
+                     epoch=r.epoch, step=r.step, higher_is_better=higher_is_better(r.estimator)) for r in rows]
     return keys, sum(r.n_computed for r in rows), source
 
 
@@ -230,59 +232,38 @@ def _zs_label(proxy: str, n: int, batches: Sequence[int]) -> str:
 
 def run_zero_shot_stage(cfg: StudyConfig, space: Any, ids: list[str], executor: Any
                         ) -> tuple[list[StoreKey], int, str]:
-    from .zeroshot import ZeroShotConfig, ZeroShotGrid, run_zero_shot
+    from .zeroshot import ZeroShotConfig, run_zero_shot
 
     zs = cfg.zero_shot
     zcfg = ZeroShotConfig(space=cfg.space, proxies=list(zs.proxies), seeds=list(zs.seeds), batches=list(zs.batches),
                           archs=cfg.archs, sample_seed=cfg.archs_seed, store=cfg.store_path, data=zs.data,
                           batch_size=zs.batch_size, dataset=cfg.gt.dataset, chunk=zs.chunk, progress=False)
-    if executor is None:
-        res = run_zero_shot(zcfg, ids=ids)
-        keys = [StoreKey("zero_shot", _zs_label(k["proxy"], k["n_batches"], zs.batches), k["estimator"],
-                         k["config_hash"], seed=k["seed"], n_batches=k["n_batches"]) for k in res.keys]
-        return keys, sum(k["computed"] for k in res.keys), res.data_source
-    from penas.estimators.executors import shards_of
-    from penas.estimators.store import ScoreStore
-
-    grid = ZeroShotGrid(space, zcfg)
-    store = ScoreStore(cfg.store_path)
-    keys, computed = [], 0
-    for s in zs.seeds:
-        for n in zs.batches:
-            names = {p: grid.key(p, s, n) for p in zs.proxies}
-            missing: set[str] = set()
-            for p in zs.proxies:
-                missing |= set(store.missing(space.name, *names[p], ids))
-            todo = [a for a in ids if a in missing]
-            est = grid.est[(zs.proxies[0], s, n)]  # carries the grid's batches (the first n of max(batches))
-            for got in executor.imap(est, shards_of(todo, zs.chunk), tuple(zs.proxies)):
-                for p, (got_ids, vals, provs) in got.items():
-                    computed += store.put_many(space.name, *names[p], dict(zip(got_ids, vals, strict=True)),
-                                               dict(zip(got_ids, provs, strict=True)))
-            keys += [StoreKey("zero_shot", _zs_label(p, n, zs.batches), *names[p], seed=s, n_batches=n)
-                     for p in zs.proxies]
-    return keys, computed, grid.data_source
+    res = run_zero_shot(zcfg, ids=ids, executor=executor)
+    keys = [StoreKey("zero_shot", _zs_label(k["proxy"], k["n_batches"], zs.batches), k["estimator"],
+                     k["config_hash"], seed=k["seed"], n_batches=k["n_batches"],
+                     higher_is_better=k["higher_is_better"]) for k in res.keys]
+    return keys, sum(k["computed"] for k in res.keys), res.data_source
 
 
 # --- the whole study --------------------------------------------------------------------------
 def select_ids(cfg: StudyConfig, space: Any) -> list[str]:
-    from .supernet import select_eval_archs
+    """``archs:`` through the one candidate selector (``all | benchmark | sample:N | deiso | FILE``)."""
+    from ..evaluating import select_archs
 
-    return list(dict.fromkeys(select_eval_archs(space, cfg.archs, cfg.archs_seed)))
+    return list(dict.fromkeys(select_archs(space, cfg.archs, cfg.archs_seed)))
 
 
 def run_grid(cfg: StudyConfig, on_log: LogFn | None = None) -> StudyResult:
     """Train/evaluate/score everything the config asks for that the store lacks."""
+    from penas.estimators.simple import OracleEstimator
     from penas.spaces import SPACES, get_space
-
-    from ..runs import GroundTruth
 
     if cfg.space not in SPACES:
         raise ValueError(f"study.yaml: space: unknown space {cfg.space!r}; expected one of: "
                          f"{', '.join(SPACES.names())}")
     space = get_space(cfg.space)
     executor = make_executor(cfg.executor)
-    gt = GroundTruth(space, cfg.gt.metric, cfg.gt.dataset)
+    gt = OracleEstimator(space, dataset=cfg.gt.dataset, metric=cfg.gt.metric)
     if not gt.available:  # before any work: the report needs it
         raise ValueError(f"study.yaml: gt: no ground truth for {space.name!r} ({gt.reason or 'no table'})")
     ids = select_ids(cfg, space)

@@ -4,8 +4,8 @@
   average, Pearson, Kendall's tau-b, Spearman, P@top/bottom K, BR/WR@K as a fraction of N,
   KT@top/bottom K; plus weighted tau, MKR, MKR@K) for every replicate, then mean and std over the
   replicates. Replicates are the zero-shot init seeds; a one-shot estimator is one per checkpoint
-  (one training seed, std 0). Scores are oriented so that higher is better (proxies with
-  ``higher_is_better=False`` are negated; one-shot ``loss`` is stored negated); invalid scores
+  (one training seed, std 0). Scores are oriented so that higher is better (estimators whose
+  ``higher_is_better`` is False are negated; one-shot ``loss`` is stored negated); invalid scores
   rank last (``n_invalid``); archs without ground truth are left out. The std is the population
   std (``ddof=0``); replicates where a criterion is undefined (NaN) are left out of its mean/std.
 * **criteria vs checkpoint epoch** -- the one-shot criteria of every checkpoint (table + PNG).
@@ -54,19 +54,14 @@ def flatten_criteria(rep: Any) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
-def higher_is_better(estimator: str) -> bool:
-    from penas.estimators.proxies import get_proxy, list_proxies
-
-    return get_proxy(estimator).higher_is_better if estimator in list_proxies() else True
-
-
-def criteria_of(values: np.ndarray, gt: np.ndarray, estimator: str, ratios: list[float], ks: list[int]
+def criteria_of(values: np.ndarray, gt: np.ndarray, higher_is_better: bool, ratios: list[float], ks: list[int]
                 ) -> tuple[dict[str, float], int, int]:
-    """``(criteria, n, n_invalid)`` of raw stored ``values`` vs ``gt`` (NaN GT left out)."""
+    """``(criteria, n, n_invalid)`` of raw stored ``values`` vs ``gt`` (NaN GT left out);
+    ``higher_is_better`` is the estimator's declared direction."""
     from penas.metrics import criteria_report
 
     keep = np.isfinite(gt)
-    v = values[keep] if higher_is_better(estimator) else -values[keep]
+    v = values[keep] if higher_is_better else -values[keep]
     g = gt[keep]
     rep = criteria_report(v, g, ratios=tuple(float(r) for r in ratios), ks=tuple(k for k in ks if k <= g.size),
                           invalid="last")
@@ -106,13 +101,12 @@ def _key_dict(k: StoreKey) -> dict[str, Any]:
 
 
 def build_report(cfg: StudyConfig, res: StudyResult) -> dict[str, Any]:
+    from penas.estimators.simple import OracleEstimator
     from penas.estimators.store import ScoreStore
     from penas.spaces import get_space
 
-    from ..runs import GroundTruth
-
     space = get_space(cfg.space)
-    gt_src = GroundTruth(space, cfg.gt.metric, cfg.gt.dataset)
+    gt_src = OracleEstimator(space, dataset=cfg.gt.dataset, metric=cfg.gt.metric)
     if not gt_src.available:
         raise ValueError(f"study.yaml: gt: no ground truth for {space.name!r} ({gt_src.reason or 'no table'})")
     ids = res.ids
@@ -132,7 +126,7 @@ def build_report(cfg: StudyConfig, res: StudyResult) -> dict[str, Any]:
         groups.setdefault(k.label if k.family == "zero_shot" else k.column, []).append(k)
     estimators: dict[str, Any] = {}
     for label, keys in groups.items():
-        per_rep = [criteria_of(raw[k], gt, k.estimator, ratios, ks) for k in keys]
+        per_rep = [criteria_of(raw[k], gt, k.higher_is_better, ratios, ks) for k in keys]
         names = list(per_rep[0][0])
         estimators[label] = {
             "family": keys[0].family,
@@ -279,9 +273,10 @@ def plot_epochs(report: dict[str, Any], path: Path) -> Path:
     ax.set_xticks(ep)
     ax.set_xlabel("checkpoint epoch")
     ax.set_ylabel("criterion")
-    ax.legend(fontsize=6)
+    # outside the axes, so it never covers a point or a bar
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -301,28 +296,3 @@ def write_report(report: dict[str, Any], out: Path, plots: bool = True) -> dict[
     (out / "report.md").write_text(markdown(report))
     (out / "report.json").write_text(json.dumps(_json_safe(report), indent=1, allow_nan=False))
     return report
-
-
-def print_report(report: dict[str, Any], console: Any) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    for name, (title, head, rows) in tables(report).items():
-        if name == "full":
-            continue
-        if name == "summary":  # the console gets the headline columns; report.md has them all
-            keep = [i for i, h in enumerate(head) if h in ("estimator", "replicates", "kendall_tau", "spearman",
-                                                          "mkr") or h.startswith("P@top")]
-            head, rows = [head[i] for i in keep], [[r[i] for i in keep] for r in rows]
-        t = Table(title=escape(f"{report['space']}: {title}"))
-        for h in head:
-            t.add_column(escape(h), justify="left" if h in ("estimator", "criterion") else "right")
-        for r in rows:
-            t.add_row(*(escape(c) for c in r))  # labels such as one_shot[acc] are not markup
-        console.print(t)
-    if report["files"].get("plot_skipped"):
-        console.print(f"[yellow]no plot: {report['files']['plot_skipped']}[/yellow]", soft_wrap=True)
-    g = report["grid"]
-    console.print("computed: " + ", ".join(f"{k} {v}" for k, v in g["computed"].items())
-                  + f"; {g['seconds'].get('total', 0.0):.1f}s; wrote " + ", ".join(
-                      v for k, v in report["files"].items() if k != "plot_skipped"), soft_wrap=True)

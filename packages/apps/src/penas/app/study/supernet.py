@@ -2,10 +2,12 @@
 :mod:`penas.supernets.trainer` presets (resumable, a checkpoint every E epochs) and one-shot
 scores of every checkpoint into a score store (:class:`penas.estimators.one_shot.OneShotEstimator`).
 
-Data (``--data``): ``synthetic[:N]`` (seeded Gaussian images, N = 512 by default),
-``png-aug[:N]`` (the 20 shared CIFAR-10 PNGs + seeded crop/flip copies) or ``cifar10:<dir>``
-(the CIFAR-10 train split). The one-shot held-out batches are the last ``holdout`` fraction of
-that set (aw_nas: the last 20% of CIFAR-10 train).
+Data (``--data``, the data layer's spec :mod:`penas.spaces.datasets.spec`): ``auto`` (the
+default: real CIFAR-10 under ``$PENAS_DATA/cifar10`` when present, else the PNGs, else
+SYNTHETIC), ``synthetic[:N]`` (seeded Gaussian images, N = 512 by default), ``png-aug[:N]`` (the
+20 shared CIFAR-10 PNGs + seeded crop/flip copies) or ``cifar10[:DIR][@SPLIT]`` (default: the
+CIFAR-10 train split; e.g. ``@nb201-train``). The one-shot held-out batches are the last
+``holdout`` fraction of that set (aw_nas: the last 20% of CIFAR-10 train).
 
 Segmentation supernets (``topformer*``, preset ``hess_topformer``) train on ``ade20k:<dir>``:
 ``SegDataset(dir, "training", mode="train")`` with ``--crop-size`` crops (mmseg's ADE20K train
@@ -30,7 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from .._registry import TRAIN_DATA
+
 ProgressFn = Callable[[int, int], None]
+EventFn = Callable[[dict[str, Any]], None]  # the engine's progress events (step/epoch, loss, eta_s)
 
 
 @dataclass
@@ -49,7 +54,7 @@ class SupernetTrainConfig:
     save_every: int = 0  # epochs; 0 = only last.pt
     max_steps: int | None = None  # stop after this many steps in total (smoke runs)
     resume: bool = False
-    data: str = "synthetic"
+    data: str = "auto"  # the data layer spec; auto = real CIFAR-10 when present
     channels: int | None = None  # supernet C (None: the supernet's default)
     cells: int | None = None  # supernet N
     crop_size: int = 512  # segmentation data: training crop (and the resize scale (4 * crop, crop))
@@ -69,13 +74,14 @@ class SupernetEvalConfig:
     checkpoints: list[str] = field(default_factory=list)
     archs: str = "sample:100"  # all | deiso | sample:N | FILE
     sample_seed: int = 0
-    bn_mode: str = "train"  # train | recalibrate | no_track
+    bn_mode: str = "recalibrate"  # train | recalibrate | no_track
     per_batch: bool = False  # also write per-batch scores (CSV per checkpoint)
     metric: str = "acc"  # acc | loss
     store: str = ""
-    data: str = "synthetic"
+    data: str | None = None  # the data layer spec; None: what the checkpoint was trained on (else auto)
     batch_size: int = 128
     n_batches: int | None = None
+    recal_batches: int = 8  # BN recalibration batches (training data)
     holdout: float = 0.2
     out: str | None = None  # where per-batch CSVs go (default: next to the store)
     progress: bool = True
@@ -85,30 +91,12 @@ class SupernetEvalConfig:
 
 
 def load_data(spec: str, space: Any, dataset: str) -> tuple[Any, Any, str]:
-    """``(x, y, source)`` for ``--data``; one-line error naming ``--data``."""
-    import torch
+    """``(x, y, source)`` for ``--data`` (the data layer's spec; ``auto`` = real CIFAR-10 under
+    ``$PENAS_DATA`` when present); one-line error naming ``--data``."""
+    from penas.estimators.data import image_set
 
-    from penas.estimators.data import augment_tile, cifar10_arrays, normalise, png_batch, synthetic_batch
-
-    kind, _, arg = spec.partition(":")
-    shape = tuple(space.input_shape(dataset))
-    classes = space.num_classes(dataset)
-    if kind in ("synthetic", "png-aug"):
-        try:
-            n = int(arg) if arg else 512
-        except ValueError:
-            n = 0
-        if n < 2:
-            raise ValueError(f"--data: expected {kind}[:N] with N >= 2, got {spec!r}")
-        if kind == "synthetic":
-            b = synthetic_batch(shape, n, classes, seed=0)
-        else:
-            b = augment_tile(png_batch(), n, seed=0).resized(shape[1:])
-        return b.inputs, b.targets % classes, b.source.split("|")[0] + f" ({n} images)"
-    if kind == "cifar10" and arg:
-        x, y = cifar10_arrays(arg, "train")
-        return normalise(x), torch.from_numpy(np.asarray(y)).long(), f"cifar10-train {arg}"
-    raise ValueError(f"--data: expected synthetic[:N], png-aug[:N] or cifar10:<dir>, got {spec!r}")
+    x, y, source, _ = image_set(spec, tuple(space.input_shape(dataset)), space.num_classes(dataset))
+    return x, y, source
 
 
 @dataclass(frozen=True)
@@ -128,21 +116,25 @@ def _classification_data(spec: str, space: Any, dataset: str, cfg: SupernetTrain
 
 
 def _ade20k_data(spec: str, space: Any, dataset: str, cfg: SupernetTrainConfig, seed: int) -> tuple[Any, str]:
+    from penas.spaces.datasets import parse_data_spec
+
     from ..segmentation.data import SegDataset
 
-    root = spec.partition(":")[2]
-    if not root:
-        raise ValueError(f"--data: expected ade20k:<dir>, got {spec!r}")
+    root = parse_data_spec(spec).arg  # ade20k:DIR (the parser requires the DIR)
     ds = SegDataset(root, "training", mode="train", size=cfg.crop_size, crop=cfg.crop_size, seed=seed)
     return ds, f"ade20k-training {root} ({len(ds)} images, {cfg.crop_size}px crops)"
 
 
-TRAIN_DATA: dict[str, TrainDataKind] = {
+for _name, _kind in {
+    "auto": TrainDataKind("classification", _classification_data, "auto"),
     "synthetic": TrainDataKind("classification", _classification_data, "synthetic[:N]"),
     "png-aug": TrainDataKind("classification", _classification_data, "png-aug[:N]"),
-    "cifar10": TrainDataKind("classification", _classification_data, "cifar10:<dir>"),
+    "cifar10": TrainDataKind("classification", _classification_data, "cifar10[:DIR][@SPLIT]"),
+    "cifar100": TrainDataKind("classification", _classification_data, "cifar100[:DIR][@SPLIT]"),
+    "imagefolder": TrainDataKind("classification", _classification_data, "imagefolder:DIR[@SPLIT]"),
     "ade20k": TrainDataKind("segmentation", _ade20k_data, "ade20k:<dir>"),
-}
+}.items():
+    TRAIN_DATA.register(_name)(_kind)
 
 #: What a bare ``--data DIR`` means for each task (``penas-app supernet train topformer --data ADE20K_DIR``).
 DIR_KIND: dict[str, str] = {"classification": "cifar10", "segmentation": "ade20k"}
@@ -154,7 +146,14 @@ def load_train_data(spec: str, space: Any, dataset: str, cfg: SupernetTrainConfi
     preset's ``task``; one-line error naming ``--data``."""
     from penas.supernets.trainer import PRESETS
 
-    kind = TRAIN_DATA.get(spec.partition(":")[0])
+    if spec == "auto" and task == "segmentation":  # the ADE20K under the data root, when there is one
+        from penas.spaces.paths import data_root
+
+        ade = data_root() / "ade20k" / "ADEChallengeData2016"
+        if not ade.is_dir():
+            raise ValueError(f"--data: no ADE20K under {ade.parent}; pass --data ade20k:DIR")
+        spec = f"ade20k:{ade}"
+    kind = TRAIN_DATA.get(spec.partition(":")[0].partition("@")[0], None)
     if kind is None and Path(spec).is_dir():  # a bare directory: the preset task's dataset format
         spec = f"{DIR_KIND[task]}:{spec}"
         kind = TRAIN_DATA[DIR_KIND[task]]
@@ -214,7 +213,11 @@ class TrainSummary:
     world_size: int = 1
 
 
-def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None = None) -> TrainSummary:
+def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None = None,
+                       on_event: EventFn | None = None) -> TrainSummary:
+    """Train ``cfg.space``'s supernet; ``on_progress(done, total)`` per epoch, ``on_event(event)`` the
+    engine's step/epoch events (loss, lr, ``eta_s``). Writes ``train_config.json`` (with the resolved
+    training data spec) and the per-epoch JSON-lines log ``train_log.jsonl`` next to the checkpoints."""
     from penas.spaces import SPACES, get_space
     from penas.supernets import SUPERNETS, get_supernet
     from penas.supernets.trainer import preset
@@ -238,7 +241,11 @@ def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None 
     preset_name = cfg.preset if cfg.preset is not None else default_preset(cfg.space)
     overrides = {k: getattr(cfg, k) for k in ("epochs", "iterations", "batch_size", "lr", "sampler", "seed")
                  if getattr(cfg, k) is not None}
-    tcfg = preset(preset_name, **overrides)
+    try:
+        tcfg = preset(preset_name, **overrides)
+    except ValueError as e:  # "batch_size: expected ..." -> the option that set it
+        key, sep, rest = str(e).partition(":")
+        raise ValueError(f"--{key.replace('_', '-')}:{rest}" if sep and key.isidentifier() else str(e)) from None
     if cfg.epochs is not None and tcfg.iterations is not None:
         raise ValueError(f"--epochs: preset {preset_name!r} is iteration-based ({tcfg.iterations} iterations); "
                          "set the length with --iterations")
@@ -251,18 +258,24 @@ def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None 
     torch.manual_seed(tcfg.seed)  # deterministic initial weights (a resumed run loads its own)
     net = get_supernet(cfg.space, space=space, **_supernet_kwargs(cfg))
     dataset = net.cfg.get("dataset", space.datasets[0])
-    data, source = load_train_data(cfg.data, space, dataset, cfg, preset_name, tcfg.task, tcfg.seed)
+    from .supernet_data import train_spec
+
+    spec = train_spec(cfg.data, cfg.space) if tcfg.task == "classification" else cfg.data
+    data, source = load_train_data(spec, space, dataset, cfg, preset_name, tcfg.task, tcfg.seed)
     ctx = sdist.init_from_env() if "RANK" in os.environ and "WORLD_SIZE" in os.environ else None
     try:
-        return _train(cfg, tcfg, preset_name, net, data, source, ctx, device, on_progress)
+        return _train(cfg, tcfg, preset_name, net, data, source, ctx, device, on_progress, on_event, spec)
     finally:
         if ctx is not None:
             sdist.shutdown()
 
 
 def _train(cfg: SupernetTrainConfig, tcfg: Any, preset_name: str, net: Any, data: Any, source: str, ctx: Any,
-           device: Any, on_progress: ProgressFn | None) -> TrainSummary:
+           device: Any, on_progress: ProgressFn | None, on_event: EventFn | None = None,
+           spec: str | None = None) -> TrainSummary:
     from penas.supernets.trainer import SupernetTrainer
+
+    from .supernet_data import TRAIN_CONFIG, TRAIN_LOG
 
     if ctx is not None:
         device = ctx.device
@@ -270,13 +283,14 @@ def _train(cfg: SupernetTrainConfig, tcfg: Any, preset_name: str, net: Any, data
         net = net.to(device)
     out = Path(cfg.out)
     trainer = SupernetTrainer(net, data, tcfg, ckpt_dir=out, resume=cfg.resume, dist=ctx,
-                              device=device if ctx is None else None, num_workers=cfg.workers)
+                              device=device if ctx is None else None, num_workers=cfg.workers,
+                              log_path=out / TRAIN_LOG, progress=on_event)
     start = trainer.state.step
     if trainer.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "train_config.json").write_text(json.dumps(
+        (out / TRAIN_CONFIG).write_text(json.dumps(
             {"command": cfg.to_dict(), "preset": preset_name, "train": tcfg.to_dict(),
-             "supernet": json.loads(net.config_id()), "data_source": source,
+             "supernet": json.loads(net.config_id()), "data": spec or cfg.data, "data_source": source,
              "world_size": ctx.world_size if ctx is not None else 1}, indent=1))
     end = trainer.total_steps if cfg.max_steps is None else min(trainer.total_steps, cfg.max_steps)
     spe = trainer.steps_per_epoch
@@ -303,18 +317,6 @@ def _train(cfg: SupernetTrainConfig, tcfg: Any, preset_name: str, net: Any, data
                         preset_name, trainer.is_main, ctx.world_size if ctx is not None else 1)
 
 
-def select_eval_archs(space: Any, spec: str, seed: int) -> list[str]:
-    """``deiso``: one arch per isomorphism class (the canonical one); else as ``penas-app evaluate``."""
-    from ..evaluating import select_archs
-    from ..runs import GroundTruth
-
-    if spec == "deiso":
-        if space.size is None:
-            raise ValueError(f"--archs: deiso needs an enumerable space; {space.name!r} is not")
-        return list(dict.fromkeys(space.format(space.canonical(a)) for a in space.enumerate()))
-    return select_archs(space, spec, seed, GroundTruth(space, "auto", None))
-
-
 @dataclass
 class EvalSummary:
     checkpoint: str
@@ -326,6 +328,18 @@ class EvalSummary:
     n_computed: int
     mean_score: float
     per_batch_csv: str | None
+
+
+def _eval_data(spec: str, space: Any, dataset: str, cfg: SupernetEvalConfig) -> tuple[dict[str, Any], str]:
+    """``(OneShotEstimator data keywords, source)``: NB201's ``nb201-valid`` for a supernet trained on
+    ``nb201-train`` (:func:`~penas.app.study.supernet_data.eval_batches`), else the held-out tail."""
+    from .supernet_data import eval_batches
+
+    split = eval_batches(spec, space, dataset, cfg.batch_size, cfg.n_batches, cfg.recal_batches)
+    if split is not None:
+        return {"eval_batches": split[0], "recal_data": split[1]}, split[2]
+    x, y, source = load_data(spec, space, dataset)
+    return {"data": (x, y)}, source
 
 
 def run_supernet_eval(cfg: SupernetEvalConfig, on_progress: ProgressFn | None = None
@@ -347,14 +361,18 @@ def run_supernet_eval(cfg: SupernetEvalConfig, on_progress: ProgressFn | None = 
     if cfg.bn_mode not in BN_MODES:
         raise ValueError(f"--bn-mode: expected one of {', '.join(BN_MODES)}, got {cfg.bn_mode!r}")
     space = get_space(cfg.space)
+    from .supernet_data import expand_checkpoints, trained_on
+
     cks = []
-    for p in cfg.checkpoints:
+    for p in expand_checkpoints(list(cfg.checkpoints)):
         ck = read_checkpoint(p)
         sn = json.loads(ck["supernet"])
         if sn.get("space") != space.name:
             raise ValueError(f"--checkpoints: {p} is a {sn.get('space')!r} supernet, not {space.name!r}")
         cks.append((p, ck, sn))
-    ids = select_eval_archs(space, cfg.archs, cfg.sample_seed)
+    from ..evaluating import select_archs
+
+    ids = select_archs(space, cfg.archs, cfg.sample_seed)
     store = ScoreStore(cfg.store)
     out_dir = Path(cfg.out) if cfg.out else Path(cfg.store).parent
     summaries: list[EvalSummary] = []
@@ -365,12 +383,14 @@ def run_supernet_eval(cfg: SupernetEvalConfig, on_progress: ProgressFn | None = 
     for path, ck, sn in cks:
         kwargs = {k: v for k, v in sn.items() if k not in ("supernet", "space")}
         dataset = kwargs.get("dataset", space.datasets[0])
-        if dataset not in data_cache:
-            data_cache[dataset] = load_data(cfg.data, space, dataset)
-        x, y, source = data_cache[dataset]
-        est = OneShotEstimator(space, supernet=sn["supernet"], supernet_kwargs=kwargs, checkpoint=path, data=(x, y),
+        spec = cfg.data or trained_on(path) or "auto"
+        if (dataset, spec) not in data_cache:
+            data_cache[dataset, spec] = _eval_data(spec, space, dataset, cfg)
+        data_kw, source = data_cache[dataset, spec]
+        est = OneShotEstimator(space, supernet=sn["supernet"], supernet_kwargs=kwargs, checkpoint=path, **data_kw,
                                metric=cfg.metric, bn_mode=cfg.bn_mode, batch_size=cfg.batch_size,
-                               n_batches=cfg.n_batches, holdout=cfg.holdout, store=store, progress=False)
+                               n_batches=cfg.n_batches, recal_batches=cfg.recal_batches, holdout=cfg.holdout,
+                               store=store, progress=False)
         before = store.count(space.name, est.name, est.config_hash)
         res = est.score_result(ids)
         n_new = store.count(space.name, est.name, est.config_hash) - before

@@ -14,8 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 ProgressFn = Callable[[int, int], None]
 
 
@@ -30,7 +28,7 @@ class ZeroShotConfig:
     archs: str = "all"  # all | sample:N | FILE (one arch id per line)
     sample_seed: int = 0
     store: str = ""  # SQLite score store (required)
-    data: str = "auto"  # auto (png-aug when the shared PNGs exist, else synthetic) | png-aug | png | synthetic | cifar10:<dir>
+    data: str = "auto"  # a data-layer spec: auto (real CIFAR-10 when present, else png-aug, else synthetic) | cifar10[:DIR] | ...
     batch_size: int = 128
     dataset: str | None = None
     chunk: int = 8  # archs per store transaction
@@ -72,7 +70,8 @@ class ZeroShotResult:
     n_archs: int
     data_source: str
     synthetic: bool
-    keys: list[dict[str, Any]]  # one per (proxy, seed, n_batches): estimator, config_hash, computed, cached, invalid
+    keys: list[dict[str, Any]]  # one per (proxy, seed, n_batches): estimator, config_hash, computed, cached,
+    # invalid, higher_is_better
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,16 +79,12 @@ class ZeroShotResult:
 
 
 def resolve_data(data: str) -> str:
-    """``auto`` -> ``png-aug`` when the shared CIFAR-10 PNGs exist, else ``synthetic``."""
-    if data != "auto":
-        return data
-    from penas.estimators.data import png_batch
+    """``auto`` -> ``cifar10`` (real, under ``$PENAS_DATA``) | ``png-aug`` | ``synthetic``
+    (:func:`penas.spaces.datasets.resolve_auto`); other specs are checked and returned as written."""
+    from penas.spaces.datasets import parse_data_spec, resolve_auto
 
-    try:
-        png_batch()
-    except FileNotFoundError:
-        return "synthetic"
-    return "png-aug"
+    spec = parse_data_spec(data, "--data")
+    return str(resolve_auto(spec)) if spec.kind == "auto" else data
 
 
 class ZeroShotGrid:
@@ -130,27 +125,31 @@ class ZeroShotGrid:
         e = self.est[(p, s, n)]
         return e.name, e.config_hash
 
-    def score_arch(self, arch_id: str, seed: int) -> dict[tuple[str, int], float]:
-        """``{(proxy, n_batches): mean of the first n per-batch scores}`` for one build."""
-        from penas.estimators.zero_cost import score_module
+    def seed_columns(self, seed: int) -> Any:
+        """Every (proxy, n_batches) of one init seed as one multi-output estimator (one build per
+        arch; column ``"proxy@n"`` is stored under ``self.est[(proxy, seed, n)]``'s key)."""
+        from penas.estimators.zero_cost import ZeroCostGrid
 
-        loss_fn, output_fn = self.base._score_fns()
-        model = self.base.build(self.space.parse(arch_id), seed)
-        per = [score_module(model, b, self.cfg.proxies, loss_fn=loss_fn, seed=seed, output_fn=output_fn)
-               for b in self.batches]
-        return {(p, n): float(np.mean([r[p] for r in per[:n]])) for p in self.cfg.proxies for n in self.cfg.batches}
+        return ZeroCostGrid(self.base, seed, {(p, n): self.est[(p, seed, n)] for p in self.cfg.proxies
+                                              for n in self.cfg.batches})
 
 
 def run_zero_shot(cfg: ZeroShotConfig, ids: Sequence[str] | None = None,
-                  on_progress: ProgressFn | None = None) -> ZeroShotResult:
-    """Score the selected archs on the whole grid, skipping what ``cfg.store`` holds."""
+                  on_progress: ProgressFn | None = None, executor: Any = None) -> ZeroShotResult:
+    """Score the selected archs on the whole grid, skipping what ``cfg.store`` holds.
+
+    One :func:`~penas.estimators.scoring.cached_scores` call per init seed (one build per arch
+    for every proxy and batch count); ``executor`` runs its shards (default: this process).
+    ``on_progress(done, total)`` counts (seed, arch) pairs, cached ones included.
+    """
     import time
 
+    from penas.estimators.scoring import cached_scores
+    from penas.estimators.simple import OracleEstimator
     from penas.estimators.store import ScoreStore
     from penas.spaces import SPACES, get_space
 
     from ..evaluating import select_archs
-    from ..runs import GroundTruth
 
     t0 = time.perf_counter()
     if cfg.space not in SPACES:
@@ -162,40 +161,29 @@ def run_zero_shot(cfg: ZeroShotConfig, ids: Sequence[str] | None = None,
     space = get_space(cfg.space)
     grid = ZeroShotGrid(space, cfg)
     if ids is None:
-        ids = select_archs(space, cfg.archs, cfg.sample_seed, GroundTruth(space, "auto", cfg.dataset))
+        ids = select_archs(space, cfg.archs, cfg.sample_seed, OracleEstimator(space, dataset=cfg.dataset, metric="auto"))
     ids = list(dict.fromkeys(ids))
     store = ScoreStore(cfg.store)
-    stats = {k: {"computed": 0, "invalid": 0} for k in grid.est}
-    todo_by_seed: dict[int, list[str]] = {}
-    for s in cfg.seeds:
-        missing: set[str] = set()
-        for p in cfg.proxies:
-            for n in cfg.batches:
-                missing |= set(store.missing(space.name, *grid.key(p, s, n), ids))
-        todo_by_seed[s] = [a for a in ids if a in missing]
-    total = sum(len(v) for v in todo_by_seed.values())
-    done = 0
-    prov = {k: e.provenance("").to_dict() for k, e in grid.est.items()} if total else {}
+    total = len(ids) * len(cfg.seeds)
     if on_progress is not None:
         on_progress(0, total)
-    for s, todo in todo_by_seed.items():
-        for i in range(0, len(todo), cfg.chunk):
-            chunk = todo[i : i + cfg.chunk]
-            rows = {a: grid.score_arch(a, s) for a in chunk}
-            for p in cfg.proxies:
-                for n in cfg.batches:
-                    e = grid.est[(p, s, n)]
-                    vals = {a: r[(p, n)] for a, r in rows.items()}
-                    provs = {a: {**prov[(p, s, n)], "arch_id": a} for a in chunk}
-                    stats[(p, s, n)]["computed"] += store.put_many(space.name, e.name, e.config_hash, vals, provs)
-                    stats[(p, s, n)]["invalid"] += sum(1 for v in vals.values() if not np.isfinite(v))
-            done += len(chunk)
-            if on_progress is not None:
-                on_progress(done, total)
     keys = []
-    for (p, s, n), st in stats.items():
-        name, chash = grid.key(p, s, n)
-        keys.append({"proxy": p, "seed": s, "n_batches": n, "estimator": name, "config_hash": chash,
-                     "computed": st["computed"], "cached": len(ids) - st["computed"], "invalid": st["invalid"]})
+    for i, s in enumerate(cfg.seeds):
+        offset = i * len(ids)
+
+        def progress(done: int, todo: int, offset: int = offset) -> None:
+            if on_progress is not None:
+                on_progress(offset + len(ids) - todo + done, total)
+
+        table = cached_scores(grid.seed_columns(s), ids, store, executor, progress, shard_size=cfg.chunk)
+        if on_progress is not None:
+            on_progress(offset + len(ids), total)
+        for p in cfg.proxies:
+            for n in cfg.batches:
+                col = table[f"{p}@{n}"]
+                keys.append({"proxy": p, "seed": s, "n_batches": n, "estimator": col.estimator,
+                             "config_hash": col.config_hash, "computed": col.n_computed,
+                             "cached": len(ids) - col.n_computed, "invalid": col.n_invalid,
+                             "higher_is_better": col.higher_is_better})
     src = grid.data_source
     return ZeroShotResult(space.name, len(ids), src, src.startswith("synthetic"), keys, time.perf_counter() - t0)

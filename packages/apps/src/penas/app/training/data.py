@@ -1,70 +1,47 @@
-"""Datasets and augmentations in plain torch + numpy (no torchvision: it has no build for the
-project's CPU torch, and there is no download — the data must already be on disk).
+"""Datasets for retraining, in plain torch + numpy (no torchvision: it has no build for the
+project's CPU torch).
 
-* CIFAR-10 / CIFAR-100 from the standard *python* batches: ``DIR/cifar-10-batches-py/data_batch_1..5,
-  test_batch`` or ``DIR/cifar-100-python/train,test`` (``DIR`` may also be the batches folder itself);
+* CIFAR-10 / CIFAR-100 through the data layer :mod:`penas.spaces.datasets`: the npy layout
+  (``$PENAS_DATA/cifar10``), the standard *python* batches (``DIR/cifar-10-batches-py`` or
+  ``DIR/cifar-100-python``, read by a restricted unpickler that refuses anything but arrays and
+  containers) or an ImageFolder tree ``DIR/{train,test}/<class>/*``;
 * ImageNet from an ImageFolder tree ``DIR/train/<class>/*.JPEG`` and ``DIR/val/<class>/*.JPEG``
-  (decoded with Pillow).
+  (decoded with Pillow on demand).
 
-:class:`Loader` yields augmented ``(x, y)`` batches; each epoch's order and augmentation come from a
-generator seeded by ``(seed, epoch)``, so a resumed run sees exactly the same batches. With
-``world_size > 1`` each rank takes every ``world_size``-th sample of the shuffled order
-(DistributedSampler-style, padded to equal length).
+Normalisation constants and augmentations live in :mod:`penas.spaces.datasets.transforms`
+(re-exported here). :class:`Loader` yields augmented ``(x, y)`` batches; each epoch's order and
+augmentation come from a generator seeded by ``(seed, epoch)``, so a resumed run sees exactly the
+same batches. With ``world_size > 1`` each rank takes every ``world_size``-th sample of the
+shuffled order (DistributedSampler-style, padded to equal length).
 """
 
 from __future__ import annotations
 
 import math
-import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-IMG_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+from penas.spaces.datasets.cifar import IMG_EXT
+from penas.spaces.datasets.transforms import (  # noqa: F401  (the augmentations' one home)
+    DARTS_CIFAR10,
+    IMAGENET,
+    center_crop,
+    color_jitter,
+    cutout,
+    normalize,
+    random_crop_flip,
+    random_resized_crop,
+    resize_short,
+)
 
-_CIFAR_LAYOUT = {
-    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels"),
-    "cifar100": ("cifar-100-python", ["train"], ["test"], b"fine_labels"),
-}
+from .._registry import RETRAIN_LOADERS
 
-
-def _cifar_expected(dataset: str) -> str:
-    sub, train, test, _ = _CIFAR_LAYOUT[dataset]
-    return f"DIR/{sub}/{{{','.join(train + test)}}} (the CIFAR python pickles; no download is available offline)"
-
-
-def _cifar_dir(root: Path, dataset: str) -> Path:
-    sub, train, test, _ = _CIFAR_LAYOUT[dataset]
-    for d in (root / sub, root):
-        if all((d / f).is_file() for f in train + test):
-            return d
-    raise FileNotFoundError(f"--data: {root} is not a {dataset} directory; expected {_cifar_expected(dataset)}")
-
-
-def _read_cifar(files: list[Path], key: bytes, dataset: str) -> tuple[torch.Tensor, torch.Tensor]:
-    xs, ys = [], []
-    for f in files:
-        try:
-            with open(f, "rb") as fh:
-                d = pickle.load(fh, encoding="bytes")
-            x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-            y = np.asarray(d[key], dtype=np.int64)
-        except Exception as e:  # noqa: BLE001  (any malformed pickle -> one line)
-            raise ValueError(f"--data: {f} is not a {dataset} python batch (dict with b'data' Nx3072 uint8 and "
-                             f"{key!r}): {type(e).__name__}") from None
-        if len(x) != len(y):
-            raise ValueError(f"--data: {f}: {len(x)} images but {len(y)} labels")
-        xs.append(x)
-        ys.append(y)
-    return torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys))
+CIFAR_MEAN, CIFAR_STD = DARTS_CIFAR10  # the PC-DARTS recipes' statistics
+IMAGENET_MEAN, IMAGENET_STD = IMAGENET
 
 
 @dataclass
@@ -97,13 +74,17 @@ class FolderSet:
 
 
 def load_cifar(root: str | Path, dataset: str) -> tuple[TensorSet, TensorSet]:
-    if dataset not in _CIFAR_LAYOUT:
-        raise ValueError(f"--dataset: expected one of {sorted(_CIFAR_LAYOUT)}, got {dataset!r}")
-    d = _cifar_dir(Path(root), dataset)
-    _, train, test, key = _CIFAR_LAYOUT[dataset]
-    tr = _read_cifar([d / f for f in train], key, dataset)
-    te = _read_cifar([d / f for f in test], key, dataset)
-    return TensorSet(*tr), TensorSet(*te)
+    """Train and test sets of ``dataset`` (cifar10 | cifar100) under ``root``, in any layout of the data layer."""
+    from penas.spaces.datasets import DataSpec, open_dataset
+
+    if dataset not in ("cifar10", "cifar100"):
+        raise ValueError(f"--dataset: expected one of ['cifar10', 'cifar100'], got {dataset!r}")
+    ds = open_dataset(DataSpec(dataset, str(root)))
+    out = []
+    for base in ("train", "test"):
+        x, y = ds.arrays(base)
+        out.append(TensorSet(torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))), torch.from_numpy(y)))
+    return out[0], out[1]
 
 
 def scan_image_folder(root: Path) -> tuple[list[Path], list[int], list[str]]:
@@ -165,90 +146,6 @@ def load_image_folder(root: str | Path, crop: int, eval_resize: int, jitter: flo
         raise ValueError(f"--data: {r}/val has classes that differ from {r}/train ({len(va_classes)} vs {len(classes)})")
     return (FolderSet(tr_paths, torch.tensor(tr_y), _decode_train(crop, jitter)),
             FolderSet(va_paths, torch.tensor(va_y), _decode_eval(eval_resize, crop)))
-
-
-# --- augmentations (batched where possible; all draws from ``gen``) ---------------------------
-def random_crop_flip(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tensor:
-    """CIFAR: zero-pad by ``pad``, take a random crop of the original size, flip half."""
-    n, _, h, w = x.shape
-    xp = F.pad(x, (pad, pad, pad, pad))
-    oy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    ox = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
-    flip = torch.rand(n, generator=gen) < 0.5
-    out = torch.empty_like(x)
-    for i in range(n):
-        c = xp[i, :, oy[i]:oy[i] + h, ox[i]:ox[i] + w]
-        out[i] = c.flip(-1) if flip[i] else c
-    return out
-
-
-def cutout(x: torch.Tensor, length: int, gen: torch.Generator) -> torch.Tensor:
-    """DARTS cutout: zero a ``length`` square per image (rows/cols ``[c - L//2, c + L//2)``, clipped)."""
-    n, _, h, w = x.shape
-    cy = torch.randint(0, h, (n,), generator=gen)
-    cx = torch.randint(0, w, (n,), generator=gen)
-    ys = torch.arange(h).view(1, h, 1)
-    xs = torch.arange(w).view(1, 1, w)
-    half = length // 2
-    cy, cx = cy.view(n, 1, 1), cx.view(n, 1, 1)
-    m = (ys >= cy - half) & (ys < cy + half) & (xs >= cx - half) & (xs < cx + half)
-    return x * (~m).unsqueeze(1).to(x.dtype)
-
-
-def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    m = torch.tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype).view(1, -1, 1, 1)
-    return (x - m) / s
-
-
-def resize_short(img: torch.Tensor, size: int) -> torch.Tensor:
-    _, h, w = img.shape
-    s = size / min(h, w)
-    nh, nw = max(size, round(h * s)), max(size, round(w * s))
-    return F.interpolate(img[None], size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)[0]
-
-
-def center_crop(img: torch.Tensor, size: int) -> torch.Tensor:
-    _, h, w = img.shape
-    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    return img[:, top:top + size, left:left + size]
-
-
-def random_resized_crop(img: torch.Tensor, size: int, gen: torch.Generator | None,
-                        scale: tuple[float, float] = (0.08, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> torch.Tensor:
-    """torchvision's RandomResizedCrop (10 tries, then a center crop) followed by a random flip."""
-    _, h, w = img.shape
-    area = h * w
-    log_r = (math.log(ratio[0]), math.log(ratio[1]))
-    crop = None
-    for _ in range(10):
-        u = torch.rand(2, generator=gen)
-        ta = area * (scale[0] + (scale[1] - scale[0]) * float(u[0]))
-        ar = math.exp(log_r[0] + (log_r[1] - log_r[0]) * float(u[1]))
-        cw, ch = round(math.sqrt(ta * ar)), round(math.sqrt(ta / ar))
-        if 0 < cw <= w and 0 < ch <= h:
-            top = int(torch.randint(0, h - ch + 1, (1,), generator=gen))
-            left = int(torch.randint(0, w - cw + 1, (1,), generator=gen))
-            crop = img[:, top:top + ch, left:left + cw]
-            break
-    if crop is None:
-        s = min(h, w)
-        crop = center_crop(img, s)
-    out = F.interpolate(crop[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
-    if float(torch.rand(1, generator=gen)) < 0.5:
-        out = out.flip(-1)
-    return out
-
-
-def color_jitter(img: torch.Tensor, strength: float, gen: torch.Generator | None) -> torch.Tensor:
-    """Brightness, contrast and saturation factors uniform in ``[1-s, 1+s]`` (fixed order)."""
-    f = 1 + strength * (2 * torch.rand(3, generator=gen) - 1)
-    img = img * f[0]
-    gray = (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2])
-    img = (img - gray.mean()) * f[1] + gray.mean()
-    gray = (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2]).unsqueeze(0)
-    img = (img - gray) * f[2] + gray
-    return img.clamp_(0, 1)
 
 
 # --- loader ------------------------------------------------------------------------------
@@ -314,11 +211,10 @@ def _imagenet_loaders(dataset: str, root: Path, recipe, rank: int, world: int) -
             Loader(te, recipe.batch_size, False, **common))
 
 
-LOADERS: dict[str, Callable[..., tuple[Loader, Loader]]] = {
-    "cifar10": _cifar_loaders,
-    "cifar100": _cifar_loaders,
-    "imagenet": _imagenet_loaders,
-}
+LOADERS = RETRAIN_LOADERS  # dataset -> (dataset, root, recipe, rank, world) -> (train, test) loaders
+LOADERS.register("cifar10")(_cifar_loaders)
+LOADERS.register("cifar100")(_cifar_loaders)
+LOADERS.register("imagenet")(_imagenet_loaders)
 
 
 def make_loaders(dataset: str, root: str | Path, recipe, rank: int = 0, world_size: int = 1) -> tuple[Loader, Loader]:

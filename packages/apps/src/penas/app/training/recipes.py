@@ -84,18 +84,11 @@ class Recipe:
         return dataclasses.asdict(self)
 
     def lr_at(self, epoch: int, step: int = 0, steps_per_epoch: int = 1) -> float:
-        """Learning rate for ``step`` of ``epoch`` (0-based): warm-up per step, then the schedule per epoch."""
-        import math
+        """Learning rate for ``step`` of ``epoch`` (0-based): warm-up per step, then the schedule per epoch
+        (the engine's :func:`penas.supernets.engine.tasks.retrain.recipe_schedule`)."""
+        from penas.supernets.engine.tasks.retrain import recipe_schedule
 
-        if self.warmup_epochs and epoch < self.warmup_epochs:
-            return self.lr * (epoch * steps_per_epoch + step + 1) / (self.warmup_epochs * steps_per_epoch)
-        span = max(1, self.epochs - self.warmup_epochs)
-        t = (epoch - self.warmup_epochs) / span
-        if self.schedule == "cosine":
-            return 0.5 * self.lr * (1 + math.cos(math.pi * t))
-        if self.schedule == "linear":
-            return self.lr * (1 - t)
-        return self.lr
+        return recipe_schedule(self).lr(self.lr, epoch * steps_per_epoch + step, epoch, step, steps_per_epoch)
 
     def drop_path_at(self, epoch: int) -> float:
         """PC-DARTS ramp: ``drop_path * epoch / epochs``."""

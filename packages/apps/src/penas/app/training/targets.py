@@ -10,14 +10,14 @@ from typing import Any, ClassVar
 
 import torch.nn as nn
 
+from .._registry import RETRAIN_TARGETS
 from .recipes import Recipe
 
-TARGETS: dict[str, type[RetrainTarget]] = {}
+TARGETS = RETRAIN_TARGETS  # space name -> RetrainTarget class
 
 
 def register_target(cls: type[RetrainTarget]) -> type[RetrainTarget]:
-    TARGETS[cls.space_name] = cls
-    return cls
+    return RETRAIN_TARGETS.register(cls.space_name)(cls)
 
 
 def get_target(space: str, arch_text: str, dataset: str, recipe: Recipe) -> RetrainTarget:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import register_proxy
+from ._registry import register_proxy
 from .context import ProxyContext
 
 

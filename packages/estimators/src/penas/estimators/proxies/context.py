@@ -29,7 +29,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SHARED_PRODUCTS = frozenset({"grads", "hvp", "fisher", "input_grad", "relu_codes", "relu_calls", "macs"})
+SHARED_PRODUCTS = frozenset(
+    {"grads", "hvp", "fisher", "input_grad", "relu_codes", "relu_calls", "relu_patterns", "macs", "ntk"}
+)
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 OutputFn = Callable[[Any], torch.Tensor]
@@ -87,6 +89,8 @@ class SharedPass:
     input_grad: torch.Tensor | None = None
     relu_K: np.ndarray | None = None
     relu_calls: int = 0
+    relu_patterns: int = 0  # distinct per-neuron sign patterns across the batch (SWAP)
+    ntk: np.ndarray | None = None  # [B, B] NTK of sum(logits) over "weight" parameters (TE-NAS)
     macs: int = 0
     output_dim: int = 2
     n_classes: int = 0
@@ -237,19 +241,17 @@ class ProxyContext:
         if "fisher" in needs:
             for name, mod in self.layers:
                 handles.append(mod.register_forward_hook(self._fisher_hook(name, res, fisher_on)))
-        if "relu_codes" in needs or "relu_calls" in needs:
+        if needs & {"relu_codes", "relu_calls", "relu_patterns"}:
             K = np.zeros((bsz, bsz), dtype=np.float64)
             calls = {"n": 0}
+            words: list[np.ndarray] = []
 
             def relu_hook(mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
                 calls["n"] += 1
                 if "relu_codes" in needs:
-                    # c c^T + (1-c)(1-c)^T = 2 c c^T - s_i - s_j + D with s = row sums; the
-                    # entries are integer counts, exact in float32 below 2**24.
-                    c = (inp[0].detach().reshape(inp[0].shape[0], -1) > 0).to(torch.float32)
-                    s = c.sum(1)
-                    k = 2.0 * (c @ c.t()) - s[:, None] - s[None, :] + float(c.shape[1])
-                    K[...] += k.to(torch.float64).cpu().numpy()
+                    K[...] += sign_agreement(inp[0])
+                if "relu_patterns" in needs and inp[0].dim() == 4:  # SWAP hooks ReLUs of 4-D inputs
+                    words.append(pack_neuron_patterns(inp[0]))
 
             for m in self.model.modules():
                 if _is_relu(m):
@@ -268,7 +270,7 @@ class ProxyContext:
             for _, mod in self.layers:
                 handles.append(mod.register_forward_hook(mac_hook))
 
-        want_grad = bool(needs & {"grads", "hvp", "fisher", "input_grad"})
+        want_grad = bool(needs & {"grads", "hvp", "fisher", "input_grad", "ntk"})
         try:
             x = self.inputs.clone()
             if "input_grad" in needs:
@@ -278,6 +280,10 @@ class ProxyContext:
                 res.output_dim = out.dim()
                 res.n_classes = int(out.shape[1]) if out.dim() > 1 else 1
                 hvp = "hvp" in needs
+                if "ntk" in needs:
+                    on, fisher_on["on"] = fisher_on["on"], False  # the Fisher hooks read the loss backward only
+                    res.ntk = self._ntk(out)
+                    fisher_on["on"] = on
                 if needs & {"grads", "hvp", "fisher"}:
                     loss = self.loss_fn(out, self.require_targets())
                     res.loss = float(loss.detach())
@@ -304,9 +310,32 @@ class ProxyContext:
             res.relu_K = K
         if "relu_calls" in needs:
             res.relu_calls = calls["n"]
+        if "relu_patterns" in needs:
+            res.relu_patterns = count_distinct_rows(words)
         if "macs" in needs:
             res.macs = macs["n"]
         return res
+
+    def _ntk(self, out: torch.Tensor) -> np.ndarray:
+        """TE-NAS's NTK: per sample i the gradient of ``sum(out[i])`` with respect to every
+        parameter whose name contains ``weight`` (BN weights included), through the batch graph
+        (train-mode BN couples the samples); ``NTK = G G^T``. One batched backward
+        (``is_grads_batched``) instead of the reference's B backward calls: the same gradients.
+        The graph is kept: the loss backward of the other products may follow on it."""
+        params = [p for n, p in self.model.named_parameters() if "weight" in n]
+        for p in params:
+            p.requires_grad_(True)
+        b = out.shape[0]
+        eye = torch.eye(b, dtype=out.dtype, device=out.device)
+        sel = eye.view(b, b, *([1] * (out.dim() - 1))).expand(b, *out.shape)
+        gs = torch.autograd.grad(out, params, grad_outputs=sel, is_grads_batched=True, retain_graph=True,
+                                 allow_unused=True)
+        ntk = torch.zeros((b, b), dtype=torch.float64, device=out.device)
+        for g in gs:
+            if g is not None:
+                gf = g.reshape(b, -1).to(torch.float64)
+                ntk += gf @ gf.t()
+        return ntk.cpu().numpy()
 
     @staticmethod
     def _fisher_hook(name: str, res: SharedPass, on: dict[str, bool]) -> Callable[..., None]:
@@ -326,6 +355,39 @@ class ProxyContext:
             out.register_hook(bwd)
 
         return fwd
+
+
+def sign_agreement(x: torch.Tensor) -> np.ndarray:
+    """``[B, B]`` counts of units where two samples' pre-activations share a sign (NASWOT's K).
+
+    With binary codes c: ``c c^T + (1-c)(1-c)^T = 2 c c^T - s_i - s_j + D`` (s = row sums);
+    the entries are integer counts, exact in float32 below 2**24.
+    """
+    c = (x.detach().reshape(x.shape[0], -1) > 0).to(torch.float32)
+    s = c.sum(1)
+    k = 2.0 * (c @ c.t()) - s[:, None] - s[None, :] + float(c.shape[1])
+    return k.to(torch.float64).cpu().numpy()
+
+
+def pack_neuron_patterns(x: torch.Tensor) -> np.ndarray:
+    """Per unit (every element of one sample), its sign pattern across the batch packed into
+    bytes (bit i = sample i is active): ``[units, ceil(B/8)]`` uint8."""
+    codes = (x.detach().reshape(x.shape[0], -1) > 0).cpu().numpy()
+    return np.ascontiguousarray(np.packbits(codes, axis=0).T)
+
+
+def count_distinct_rows(words: list[np.ndarray]) -> int:
+    """Number of distinct rows over the concatenation of ``[units, bytes]`` pattern blocks
+    (one 64-bit key per row up to 64 samples, a byte-string key beyond)."""
+    if not words:
+        return 0
+    allw = np.concatenate(words, 0)
+    nbytes = allw.shape[1]
+    if nbytes <= 8:
+        keys = np.zeros((allw.shape[0], 8), dtype=np.uint8)
+        keys[:, :nbytes] = allw
+        return int(np.unique(keys.view(np.uint64)[:, 0]).size)
+    return int(np.unique(allw.view(np.dtype((np.void, nbytes)))[:, 0]).size)
 
 
 def layer_sum(values: list[torch.Tensor]) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import register_proxy
+from ._registry import register_proxy
 from .context import ProxyContext, layer_sum
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from . import register_proxy
+from ._registry import register_proxy
 from .context import ProxyContext, ProxyUndefined
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from . import register_proxy
+from ._registry import register_proxy
 from .context import ProxyContext
 
 MIXUP_GAMMA = 1e-2

@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import register_proxy
+from ._registry import register_proxy
 from .context import ProxyContext
 
 SPLITS = 2
 
 
-@register_proxy("zico")
+@register_proxy("zico", order_invariant=False)
 def zico(ctx: ProxyContext) -> float:
     """ZiCo: sum over layers of log(sum |mean g| / std g) across two half-batch gradients."""
     targets = ctx.require_targets()

@@ -32,13 +32,21 @@ API
 ``ValueError`` listing what exists. ``arch`` is a canonical id string or an arch object of
 the space (converted with ``get_space(space).format``).
 
+Surrogates
+----------
+``surrogate("darts")`` is the NAS-Bench-301 surrogate (YAHPO Gym's ONNX model, extra
+``penas-spaces[nb301]``): ``query(arch, metric="val_acc", epoch=E)`` for any DARTS genotype and
+epoch 1..98, ``query_many`` batched, ``metric="runtime"`` the cumulative training seconds.
+``open_gt(space, source="table"|"surrogate"|"auto")`` opens either ground truth.
+
 Data location
 -------------
 Raw files are looked up under :func:`penas.spaces.paths.data_root` (``$PENAS_DATA`` or the
-user cache) in the layout of :data:`BENCHMARK_SOURCES` (e.g. ``nb201/derived/nb201_table.csv``);
-the store is written to :func:`penas.spaces.paths.store_dir`, which falls back to the user
-cache when the data root is read-only. Conversion is atomic (temp dir + rename) under a file
-lock, so concurrent processes are safe. Nothing is read at import time.
+user cache) in the layout of :data:`BENCHMARK_SOURCES` (e.g. ``nb201/derived/nb201_table.csv``)
+and only read; the stores are written to the cache, :func:`penas.spaces.paths.store_dir`
+(``$PENAS_CACHE``), keyed by the sha256 of those files. Conversion is atomic (temp dir +
+rename) under a file lock, so concurrent processes are safe; a corrupt store is rebuilt.
+Nothing is read at import time.
 """
 
 from __future__ import annotations
@@ -56,8 +64,19 @@ from .importers import (
     load_score_file,
     nb201_arch_strings,
 )
+from .integrity import StoreCorruptError, verify_store
 from .sources import BENCHMARK_SOURCES, BenchmarkSource, RawFile, get_source, list_sources
-from .store import build_table, convert, import_table, open_benchmark, store_exists, store_path
+from .store import (
+    GT_SOURCES,
+    build_table,
+    convert,
+    import_table,
+    open_benchmark,
+    open_gt,
+    store_exists,
+    store_path,
+)
+from .surrogates import NB301Surrogate, surrogate, surrogate_available
 from .table import (
     ANY_DATASET,
     Benchmark,
@@ -70,6 +89,9 @@ from .table import (
 
 __all__ = [
     "ANY_DATASET",
+    "GT_SOURCES",
+    "NB301Surrogate",
+    "StoreCorruptError",
     "BENCHMARK_SOURCES",
     "Benchmark",
     "BenchmarkSource",
@@ -95,7 +117,11 @@ __all__ = [
     "merge_tables",
     "nb201_arch_strings",
     "open_benchmark",
+    "open_gt",
     "store_exists",
     "store_path",
+    "surrogate",
+    "surrogate_available",
+    "verify_store",
     "write_table",
 ]

@@ -2,8 +2,10 @@
 
 * NB201 / NATS-tss ``.pth``/pickle files through ``nats_bench`` or ``nas_201_api``
   (``pip install 'penas-spaces[nb201]'``).
-* The NAS-Bench-301 surrogate through ``nasbench301`` (``pip install 'penas-spaces[nb301]'``)
-  plus the user's downloaded model files.
+* The official NAS-Bench-301 surrogate ensemble through ``nasbench301``
+  (``pip install 'penas-spaces[nb301-official]'``) plus the user's downloaded model files. The
+  portable NB301 surrogate (YAHPO Gym's ONNX model, ``penas-spaces[nb301]``) is
+  :mod:`penas.spaces.benchmarks.surrogates`.
 
 The conversion logic (:func:`table_from_nb201_api`, :func:`table_from_nb301_model`) only
 duck-types the API objects, so it is tested with small fakes.
@@ -103,7 +105,7 @@ def load_nb301_model(model_dir: str | os.PathLike[str]) -> Any:
     try:
         import nasbench301  # type: ignore[import-not-found]
     except ImportError:
-        raise _missing("nasbench301", "nb301") from None
+        raise _missing("nasbench301", "nb301-official") from None
     if not Path(model_dir).is_dir():
         raise FileNotFoundError(f"model_dir: {str(model_dir)!r} is not a directory of NB301 model files")
     return nasbench301.load_ensemble(str(model_dir))

@@ -19,8 +19,6 @@ from __future__ import annotations
 import json
 import operator
 import os
-import shutil
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "penas-gt"
-VERSION = 1
+from ..atomic_io import atomic_dir
+from .integrity import FORMAT, MANIFEST, VERSION, read_manifest
+
 ANY_DATASET = "any"
-MANIFEST = "manifest.json"
 
 #: Direction of "better" for metric names (prefix match on the part before ``_``-suffixes).
 _HIGHER_IS_BETTER_PREFIXES = ("test_acc", "valid_acc", "train_acc", "acc", "top1", "top5", "miou")
@@ -189,10 +187,7 @@ def write_table(
         space, list(arch_ids or []), dict(columns or {}), dict(meta or {})
     )
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
+    with atomic_dir(path) as tmp:
         ids = np.asarray(table.arch_ids, dtype=np.str_)
         if ids.size == 0:
             ids = np.zeros(0, dtype="<U1")
@@ -212,24 +207,7 @@ def write_table(
             "meta": _jsonable(table.meta),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-        _atomic_replace_dir(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return path
-
-
-def _atomic_replace_dir(src: Path, dst: Path) -> None:
-    try:
-        os.rename(src, dst)
-        return
-    except OSError:
-        if not dst.exists():
-            raise
-    trash = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
-    os.rename(dst, trash)
-    os.rename(src, dst)
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -254,15 +232,7 @@ class Benchmark:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        try:
-            manifest = json.loads((self.path / MANIFEST).read_text())
-        except FileNotFoundError:
-            raise FileNotFoundError(f"benchmark store {str(self.path)!r} has no {MANIFEST}") from None
-        if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-            raise ValueError(
-                f"benchmark store {str(self.path)!r}: expected format {FORMAT} v{VERSION}, "
-                f"got {manifest.get('format')} v{manifest.get('version')}"
-            )
+        manifest = read_manifest(self.path)
         self.space: str = manifest["space"]
         self.n_rows: int = int(manifest["n_rows"])
         self.meta: dict[str, Any] = manifest.get("meta", {})
@@ -286,7 +256,7 @@ class Benchmark:
     def arch_ids(self) -> np.ndarray:
         """The arch ids in row order (read-only numpy unicode array)."""
         if self._ids is None:
-            self._ids = np.load(self.path / "ids.npy", mmap_mode="r").view(np.ndarray)
+            self._ids = np.load(self.path / "ids.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
         return self._ids
 
     @property
@@ -318,7 +288,7 @@ class Benchmark:
         arr = self._arrays.get(key)
         if arr is None:
             # a plain ndarray view of the read-only map (np.memmap's Python __getitem__ is slow)
-            arr = np.load(self.path / self._columns[key].file, mmap_mode="r").view(np.ndarray)
+            arr = np.load(self.path / self._columns[key].file, mmap_mode="r", allow_pickle=False).view(np.ndarray)
             self._arrays[key] = arr
         return arr
 

@@ -1,0 +1,63 @@
+"""PE-NAS stages on real data: the one-shot stage from a trained supernet checkpoint, partial
+training with NB201's LESS.config protocol, and the RF-sample warning of PE-NAS-B/C. Real
+CIFAR-10 tests skip when ``$PENAS_DATA/cifar10`` is absent; tiny sizes (C=4 nets, a few batches)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(os.environ.get("PENAS_DATA", "../shared/benchmarks"))
+real = pytest.mark.skipif(not (DATA / "cifar10" / "train_images.npy").is_file(),
+                          reason="real CIFAR-10 ($PENAS_DATA/cifar10) is absent")
+
+
+@real
+def test_less_protocol_reads_less_config_and_records_reductions(tmp_path):
+    from penas.app.partial_options import partial_protocol
+    from penas.estimators.partial_training import PartialTrainingEstimator
+    from penas.spaces import get_space
+
+    kw = partial_protocol("nb201", "cifar10", 512, 4)
+    assert kw == {"protocol": "less", "train_batches": 2, "build_kwargs": {"C": 4}}
+    assert partial_protocol("nb201", "synthetic", None, None) == {}
+    with pytest.raises(ValueError, match="--partial-images"):
+        partial_protocol("nb201", "synthetic", 512, None)
+    space = get_space("nb201")
+    est = PartialTrainingEstimator(space, epochs=1, mode="train", data="cifar10", eval_batches=1,
+                                   checkpoint_dir=str(tmp_path), **kw)
+    c = est.cfg
+    assert (c["lr"], c["t_max"], c["batch_size"], c["weight_decay"], c["nesterov"]) == (0.1, 12, 256, 5e-4, True)
+    assert c["train_batches"] == 2 and c["build_kwargs"] == {"C": 4}  # the reductions are in the provenance
+    train, ev = est._data_batches()
+    assert len(train) == 2 and len(ev) == 1 and "nb201-train" in train[0].source and "nb201-valid" in ev[0].source
+    arch = space.sample(np.random.default_rng(0))
+    one = est.score_at([arch], 1)
+    two = est.score_at([arch], 2)  # resumed from its checkpoint: one more epoch
+    assert est.epochs_charged == 2 and 0 <= one[0] <= 100 and 0 <= two[0] <= 100
+    full = PartialTrainingEstimator(space, epochs=1, mode="train", data="cifar10", protocol="less")
+    assert full.cfg["train_batches"] is None and full.cfg["eval_batches"] is None  # whole splits by default
+
+
+@real
+def test_search_one_shot_stage_uses_the_trained_supernet(tmp_path):
+    from penas.app.cli import main
+    from penas.app.searching import load_result
+
+    sn = tmp_path / "sn"
+    with pytest.raises(SystemExit) as e:
+        main(["supernet", "train", "nb201", "--out", str(sn), "--preset", "pe_nas", "--data", "cifar10",
+              "--channels", "4", "--cells", "1", "--batch-size", "32", "--max-steps", "3", "--no-progress"])
+    assert e.value.code == 0
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as e:
+        main(["search", "nb201", "--strategy", "pe-nas-a", "--one-shot", "one_shot", "--supernet",
+              str(sn / "last.pt"), "--candidates", "sample:24", "--proxies", "l2_norm,nwot", "--zc-batch-size", "8",
+              "--out", str(run), "--no-progress"])
+    assert e.value.code == 0
+    res = load_result(str(run))
+    names = [st["name"] for st in res["accounting"]["stages"]]
+    assert "one-shot" in names
