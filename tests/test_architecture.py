@@ -42,12 +42,6 @@ IMPORT_TO_DIST = {
     "google": "protobuf",
 }
 
-#: typer/rich outside the CLI layer that predate this test: renderers still living next to
-#: the workflow they print (issue 14 point 1 moves them into the CLI layer). The list may only
-#: shrink: an entry that is no longer a violation fails :func:`test_known_cli_leaks_are_current`.
-KNOWN_CLI_LEAKS = {
-    "penas.app.searching",  # print_summary
-}
 
 
 @dataclass(frozen=True)
@@ -311,16 +305,8 @@ def test_imports_point_down_the_layers():
 
 def test_typer_and_rich_only_in_the_cli_layer():
     leaks = cli_leaks(_repo_modules())
-    new = [ln for name, lines in sorted(leaks.items()) if name not in KNOWN_CLI_LEAKS for ln in lines]
+    new = [ln for name, lines in sorted(leaks.items()) for ln in lines]
     assert not new, _fmt(new)
-
-
-def test_known_cli_leaks_are_current():
-    leaks = cli_leaks(_repo_modules())
-    fixed = sorted(KNOWN_CLI_LEAKS - set(leaks))
-    assert not fixed, f"no longer importing typer/rich (remove from KNOWN_CLI_LEAKS): {', '.join(fixed)}"
-    assert not any(n.startswith(("penas.metrics", "penas.spaces", "penas.supernets", "penas.estimators"))
-                   for n in KNOWN_CLI_LEAKS)
 
 
 def test_lower_package_tests_do_not_import_the_app():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from penas.app.cli import main
-from penas.app.searching import TABULAR_LABEL, print_summary, summary_text
+from penas.app.commands._render import print_summary
+from penas.app.searching import TABULAR_LABEL, summary_text
 
 LONG_ID = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 

@@ -276,7 +276,8 @@ def test_process_executor_gives_the_same_scores(small_study, tmp_path, capsys):
     got = _all_rows(tmp_path / "scores.db")
     assert len(got) == 2 * 2 + 2 and not (tmp_path / "supernet").exists()  # given checkpoints: no training
     for key, (v, prov) in got.items():
-        assert key in rows and math.isclose(v, rows[key][0], rel_tol=1e-9), key
+        # workers run one torch thread, the grid may run several: reductions may differ in the last digits
+        assert key in rows and math.isclose(v, rows[key][0], rel_tol=1e-6), key
         if key[0] == "one_shot":
             assert json.loads(prov)["per_batch"] == pytest.approx(json.loads(rows[key][1])["per_batch"])
 

@@ -34,9 +34,23 @@ def nb301(bench_root):
     return bench_root
 
 
+_STORE: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_store(tmp_path_factory):
+    """One score store for the module: the vote's params/FLOPs of a sampled genotype are counted on
+    its built network, so the runs (same seed, overlapping candidates) share them instead of
+    re-counting them in every test."""
+    _STORE["path"] = str(tmp_path_factory.mktemp("darts_scores") / "scores.db")
+    yield
+    _STORE.clear()
+
+
 def _cfg(out, strategy="pe-nas-a", **kw):
     base = dict(space="darts", strategy=strategy, candidates="sample:60", proxies=["params", "flops"],
-                one_shot="none", partial="tabular", gt_source="surrogate", out=str(out), progress=False, seed=3)
+                one_shot="none", partial="tabular", gt_source="surrogate", out=str(out), progress=False, seed=3,
+                store=_STORE.get("path"))
     base.update(kw)
     return SearchConfig(**base)
 
@@ -119,11 +133,12 @@ def test_darts_zero_cost_scores_the_reference_network(nb301, tmp_path):
 
 def test_gt_source_option(nb301, tmp_path, capsys):
     code, out, _ = run_cli(["search", "darts", "--strategy", "pe-nas-c", "--gt-source", "table", "--proxies",
-                            "params,flops", "--one-shot", "none", "--out", str(tmp_path / "t"), "--no-progress"],
+                            "params,flops", "--one-shot", "none", "--candidates", "sample:40", "--store", _STORE["path"],
+                            "--out", str(tmp_path / "t"), "--no-progress"],
                            capsys)
     assert code == 0
     res = json.loads((tmp_path / "t" / "result.json").read_text())
-    assert res["gt"]["source"] == "table" and res["gt"]["n"] == res["n_candidates"] == 500  # the NB301 sample
+    assert res["gt"]["source"] == "table" and res["gt"]["n"] == 500 and res["n_candidates"] == 40  # the NB301 sample
     assert not any(s["fidelity"].get("partial") == "surrogate-curve" for s in res["accounting"]["stages"])
     code, out, _ = run_cli(["search", "darts", "--strategy", "random", "--gt-source", "surrogate", "--budget", "5",
                             "--candidates", "sample:30", "--out", str(tmp_path / "s"), "--no-progress"], capsys)

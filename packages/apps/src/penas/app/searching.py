@@ -340,28 +340,8 @@ def summary_text(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def print_summary(res: dict[str, Any], console: Any) -> None:
-    from rich.table import Table
-
-    t = Table(title="search summary", show_header=False)
-    t.add_column("", style="bold", no_wrap=True)
-    t.add_column("", overflow="fold")  # full arch ids: folded onto more lines, never cut with "..."
-    for k, v in summary_rows(res):
-        t.add_row(k, v)
-    console.print(t)
-    st = Table(title="stages")
-    for c in ("stage", "kept", "CPU s", "wall s", "charged", "state", "fidelity"):
-        st.add_column(c, overflow="fold")
-    for g in _stage_groups(res):
-        st.add_row(*_stage_line(g))
-    console.print(st)
-    for n in res.get("notes", []):
-        console.print(f"note: {n}", soft_wrap=True)
-    console.print(f"run directory: {res['run_dir']}", soft_wrap=True)
-
-
 def load_result(run_dir: str) -> dict[str, Any]:
     return json.loads((Path(run_dir) / "result.json").read_text())
 
 
-__all__ = ["RunError", "bindings_for", "load_result", "make_strategy", "print_summary", "run_search", "summary_text"]
+__all__ = ["RunError", "bindings_for", "load_result", "make_strategy", "run_search", "summary_text"]

@@ -101,3 +101,26 @@ def print_segmentation_report(rep: dict[str, Any], console: Any) -> None:
     for n in rep["notes"]:
         console.print(f"note: {n}")
     console.print(f"best config: {Path(rep['run_dir']) / 'best_cfg.json'}")
+
+
+def print_summary(res: dict[str, Any], console: Any) -> None:
+    """The search summary and its stage table (full arch ids, folded, never cut)."""
+    from rich.table import Table
+
+    from ..searching import _stage_groups, _stage_line, summary_rows
+
+    t = Table(title="search summary", show_header=False)
+    t.add_column("", style="bold", no_wrap=True)
+    t.add_column("", overflow="fold")  # full arch ids: folded onto more lines, never cut with "..."
+    for k, v in summary_rows(res):
+        t.add_row(k, v)
+    console.print(t)
+    st = Table(title="stages")
+    for c in ("stage", "kept", "CPU s", "wall s", "charged", "state", "fidelity"):
+        st.add_column(c, overflow="fold")
+    for g in _stage_groups(res):
+        st.add_row(*_stage_line(g))
+    console.print(st)
+    for n in res.get("notes", []):
+        console.print(f"note: {n}", soft_wrap=True)
+    console.print(f"run directory: {res['run_dir']}", soft_wrap=True)

@@ -88,22 +88,31 @@ def run_retrain(space: str, arch_text: str, dataset: str, data: Path | None, out
 
 @contextlib.contextmanager
 def _progress_bar(enabled: bool, epochs: int | None) -> Iterator[Callable[[dict[str, Any]], None] | None]:
-    """A rich progress bar fed by the training engine's step events (None when disabled)."""
+    """A rich progress bar fed by the training engine's step events (None when disabled). It appears
+    with the first event, so a run rejected by validation prints its one error line only."""
     if not enabled:
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False) as prog:
-        task = prog.add_task("retrain", total=None, info="")
+    bar: dict[str, Any] = {}
 
-        def on_event(ev: dict[str, Any]) -> None:
-            if ev["event"] == "step":
-                prog.update(task, total=ev["total_steps"], completed=ev["step"],
-                            info=f"epoch {ev['epoch'] + 1}{f'/{epochs}' if epochs else ''} loss {ev['loss']:.3f}")
+    def on_event(ev: dict[str, Any]) -> None:
+        if ev["event"] != "step":
+            return
+        if not bar:
+            bar["prog"] = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), transient=False)
+            bar["prog"].start()
+            bar["task"] = bar["prog"].add_task("retrain", total=None, info="")
+        bar["prog"].update(bar["task"], total=ev["total_steps"], completed=ev["step"],
+                           info=f"epoch {ev['epoch'] + 1}{f'/{epochs}' if epochs else ''} loss {ev['loss']:.3f}")
 
+    try:
         yield on_event
+    finally:
+        if bar:
+            bar["prog"].stop()
 
 
 def _print_report(report: dict[str, Any]) -> None:

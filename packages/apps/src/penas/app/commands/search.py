@@ -91,7 +91,8 @@ def search(
     """Search SPACE with a strategy; prints the chosen arch, its estimate and its ground truth."""
     from rich.console import Console
 
-    from ..searching import print_summary, run_search
+    from ..searching import run_search
+    from ._render import print_summary
 
     console = Console(stderr=False)
     if resume is None and space is None:
