@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from penas.estimators import ESTIMATORS, Estimator, register_estimator
 
 
