@@ -11,9 +11,8 @@ from penas.spaces.registry import Registry, RegistryError
 
 def _registries() -> dict[str, Registry]:
     import penas.app.segmentation.backends  # noqa: F401  (register)
-    import penas.app.segmentation.search_strategies  # noqa: F401
     import penas.app.strategies  # noqa: F401
-    import penas.app.study.supernet  # noqa: F401
+    import penas.app.supernet.train  # noqa: F401
     import penas.app.training.data  # noqa: F401
     import penas.app.training.targets  # noqa: F401
     import penas.estimators  # noqa: F401

@@ -13,7 +13,7 @@ import pytest
 
 from penas.app.cli import main
 from penas.app.commands._render import print_summary
-from penas.app.searching import TABULAR_LABEL, summary_text
+from penas.app.search.summary import TABULAR_LABEL, summary_text
 
 LONG_ID = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 

@@ -8,7 +8,7 @@ import pytest
 
 from penas.app.cli import main
 from penas.app.configs import SearchConfig
-from penas.app.searching import run_search
+from penas.app.search.cell import run_search
 
 
 def run_cli(argv, capsys):

@@ -45,7 +45,7 @@ def test_less_protocol_reads_less_config_and_records_reductions(tmp_path):
 @real
 def test_search_one_shot_stage_uses_the_trained_supernet(tmp_path):
     from penas.app.cli import main
-    from penas.app.searching import load_result
+    from penas.app.search.cell import load_result
 
     sn = tmp_path / "sn"
     with pytest.raises(SystemExit) as e:
@@ -61,3 +61,23 @@ def test_search_one_shot_stage_uses_the_trained_supernet(tmp_path):
     res = load_result(str(run))
     names = [st["name"] for st in res["accounting"]["stages"]]
     assert "one-shot" in names
+
+
+def test_partial_training_device_is_checked_and_recorded(tmp_path):
+    """``device``: one-line error for what this machine lacks; recorded in the provenance, not the key.
+    Synthetic batches: the point is the device plumbing, not the score."""
+    from penas.estimators.partial_training import PartialTrainingEstimator
+    from penas.spaces import get_space
+
+    space = get_space("nb201")
+    for bad in ("tpu", "cuda:99", "not a device"):
+        with pytest.raises(ValueError, match="^device: "):
+            PartialTrainingEstimator(space, epochs=1, mode="train", data="synthetic", device=bad)
+    kw = dict(epochs=1, mode="train", data="synthetic", train_batches=1, eval_batches=1, batch_size=8,
+              build_kwargs={"C": 4, "N": 1}, checkpoint_dir=str(tmp_path))
+    cpu = PartialTrainingEstimator(space, device="cpu", **kw)
+    default = PartialTrainingEstimator(space, **kw)
+    assert cpu.config_hash == default.config_hash  # the hardware is not part of the store key
+    arch_id = space.format(space.sample(np.random.default_rng(1)))
+    res = cpu.score_result([arch_id])
+    assert np.isfinite(res.scores).all() and res.provenance[0].extra["device"] == "cpu"

@@ -63,7 +63,7 @@ def test_train_max_steps_then_resume_equals_one_run(ade, tmp_path, capsys, monke
 @pytest.mark.parametrize("space, expected", [("nb201", "pe_nas"), ("attentivenas", "pe_nas"),
                                              ("topformer", "hess_topformer"), ("topformer_tiny", "hess_topformer")])
 def test_default_preset_comes_from_the_supernet_class(space, expected):
-    from penas.app.study.supernet import default_preset
+    from penas.app.supernet.train import default_preset
     from penas.supernets.trainer import PRESETS
 
     assert default_preset(space) == expected

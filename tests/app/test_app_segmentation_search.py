@@ -12,12 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from penas.app.cli import main
-from penas.app.segmentation.search import (
-    SegSearchConfig,
-    parse_flops,
-    run_segmentation_search,
-)
-from penas.app.segmentation.search_strategies import BACKBONE, SEG_STRATEGIES, TRANSFORMER, FlopsSampler
+from penas.app.search.constraints import FlopsSampler
+from penas.app.search.segmentation import run_segmentation_search
+from penas.app.segmentation.search_config import SegSearchConfig, parse_flops
+from penas.app.strategies import family_names
+from penas.app.strategies.alternating import BACKBONE, TRANSFORMER
 from penas.spaces import get_space
 from penas.spaces.topformer import SEED_CONFIGS
 
@@ -147,7 +146,7 @@ def test_seg_proxies_are_finite_on_dense_outputs():
 
 
 # --- the full loop ------------------------------------------------------------------------------
-@pytest.mark.parametrize("strategy", SEG_STRATEGIES.names())
+@pytest.mark.parametrize("strategy", family_names("segmentation"))
 def test_full_search_loop_per_strategy(fresh, strategy):
     out, rep = fresh(strategy)
     sp = get_space("topformer_tiny")

@@ -53,7 +53,7 @@ def test_train_checkpoints_resume_and_eval(tmp_path, capsys):
     assert store.count(space="nb201", estimator="one_shot") == 10
     # the stored scores are the estimator's, recomputed here directly
     space = get_space("nb201")
-    from penas.app.study.supernet import load_data
+    from penas.app.supernet.train import load_data
 
     x, y, _ = load_data("synthetic:64", space, "cifar10")
     est = OneShotEstimator(space, supernet_kwargs={"C": 4, "N": 1, "layout": "pe_nas", "dataset": "cifar10",

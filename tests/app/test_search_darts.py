@@ -17,8 +17,9 @@ import pytest
 
 from penas.app.cli import main
 from penas.app.configs import SearchConfig
-from penas.app.runs import RunDir
-from penas.app.searching import bindings_for, make_strategy, run_search, summary_text
+from penas.app.search.cell import bindings_for, make_strategy, run_search
+from penas.app.search.run_dir import RunDir
+from penas.app.search.summary import summary_text
 
 pytestmark = pytest.mark.data
 

@@ -120,6 +120,8 @@ CASES: list[tuple[str, str, str]] = [
     ("search-partial", "search nb201 --preset demo --out {o} --partial bogus", "--partial"),
     ("search-partial-data", "search nb201 --preset demo --out {o} --partial train --partial-data bogus",
      "--partial-data"),
+    ("search-partial-device", "search nb201 --preset demo --out {o} --partial train --partial-device tpu",
+     "--partial-device"),
     ("search-fitness", "search nb201 --strategy random --out {o} --fitness bogus", "--fitness"),
     ("search-gt-dataset", "search nb201 --preset demo --out {o} --gt-dataset svhn", "--gt-dataset"),
     ("search-gt-metric", "search nb201 --preset demo --out {o} --gt-metric bogus", "--gt-metric"),

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from penas.estimators.proxies import get_proxy, list_proxies
 from penas.estimators.proxies.az_nas import feature_taps
 from penas.estimators.proxies.context import ProxyContext
-from penas.estimators.proxies.vkdnw import _fisher
+from penas.estimators.proxies.vkdnw import _fisher, multinomial_cholesky
 from penas.estimators.zero_cost import score_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,21 +76,24 @@ def test_swap_and_linear_regions_by_hand():
     from penas.estimators.proxies.swap import reg_swap_factor
 
     assert r["reg_swap"] == pytest.approx(2.0 * reg_swap_factor(4 / 1e3))
-    # linear regions: distinct per-sample patterns of a Gaussian batch, at most the batch size
-    lr = score_module(net, x, ["tenas_lr"], seed=0)["tenas_lr"]
-    assert 1.0 <= lr <= 4.0 and lr == int(lr)
 
 
-def test_linear_regions_count_identical_patterns_once():
-    net = _unit_conv()
-    ctx = ProxyContext(net, torch.zeros(6, 2, 1, 1), None)
-    from penas.estimators.proxies.tenas import tenas_lr
-
-    with ctx.session():
-        v = tenas_lr(ctx)
-    g = torch.Generator().manual_seed(0)
-    z = torch.randn(6, 2, 1, 1, generator=g).view(6, 2) > 0
-    assert v == float(len({tuple(r.tolist()) for r in z}))
+def test_linear_regions_of_the_thin_network_count_identical_patterns_once():
+    # TE-NAS counts patterns of a one-channel copy of the net: channel 0 of the conv only. Two
+    # images, x and 2x, one channel, 3x3 (one crop position): 3000 crops draw both (p = 1 - 2^-2999).
+    conv = nn.Conv2d(1, 2, 3, padding=1)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(2, 1, 3, 3, generator=torch.Generator().manual_seed(0)))
+        conv.bias.copy_(torch.tensor([0.0, -1.0]))
+    net = nn.Sequential(conv, nn.ReLU(), nn.Flatten())
+    img = torch.tensor([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6], [-0.3, 0.2, 0.25]]).view(1, 1, 3, 3)
+    x = torch.cat([img, 2 * img])
+    # the full net tells x from 2x (channel 1 has a bias), its channel-0 copy does not (no bias)
+    full = [tuple((net(v) > 0).reshape(-1).tolist()) for v in (img, 2 * img)]
+    assert full[0] != full[1]
+    assert score_module(net, x, ["tenas_lr"], seed=0)["tenas_lr"] == 1.0
+    # x and -x: the channel-0 patterns differ -> two regions
+    assert score_module(net, torch.cat([img, -img]), ["tenas_lr"], seed=0)["tenas_lr"] == 2.0
 
 
 def test_ntk_condition_number_of_a_linear_net_by_hand():
@@ -113,7 +116,8 @@ def test_gradsign_of_a_linear_classifier_by_hand():
         p = torch.softmax(x[i] @ w.t(), 0)
         g = (p - F.one_hot(y[i], 3).float())[:, None] * x[i][None, :]
         signs += torch.sign(g)
-    assert score_module(net, (x, y), ["gradsign"])["gradsign"] == pytest.approx(float(signs.abs().mean()), rel=1e-6)
+    # the paper's sum over weights (Algorithm 1, the reference's ``grad_conflict``), not the mean
+    assert score_module(net, (x, y), ["gradsign"])["gradsign"] == pytest.approx(float(signs.abs().sum()), rel=1e-6)
 
 
 def test_meco_of_a_single_conv_by_hand():
@@ -170,9 +174,13 @@ def test_vkdnw_fisher_matches_explicit_per_sample_jacobians():
         for k in range(3):
             gs = torch.autograd.grad(out[k], params, retain_graph=True)
             jac.append([float(g.reshape(-1)[0]) for g in gs])
-        j = np.array(jac, dtype=np.float64)
-        p = torch.softmax(out.detach().double(), 0).numpy() * 0.95 + 0.05 / 3
-        rows.append(j.T @ (np.diag(p) - np.outer(p, p)) @ j)
+        j = torch.tensor(jac, dtype=torch.float64)
+        p = torch.softmax(out.detach().double(), 0) * 0.95 + 0.05 / 3
+        lower = multinomial_cholesky(p[None])[0]
+        np.testing.assert_allclose((lower @ lower.t()).numpy(), (torch.diag(p) - torch.outer(p, p)).numpy(), atol=1e-12)
+        assert torch.equal(lower, torch.tril(lower))
+        lj = lower @ j  # the reference's (L J)^T (L J), with L L^T the multinomial covariance
+        rows.append((lj.t() @ lj).numpy())
     np.testing.assert_allclose(fisher, np.mean(rows, 0), rtol=1e-5, atol=1e-9)
     r = score_module(small_cnn(), small_batch(), ["vkdnw", "vkdnw_entropy", "vkdnw_dim"])
     assert r["vkdnw_dim"] == len(list(small_cnn().parameters()))

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from penas.spaces import benchmarks as gt
-from penas.spaces.benchmarks import importers, official, store
+from penas.spaces.benchmarks import macro_import, naslib_import, nb201_import, official, store
 from penas.spaces.benchmarks.download import ChecksumError, DownloadError, download, sha256_file
 
 NB201_CSV = "nb201/derived/nb201_table.csv"
@@ -146,7 +146,7 @@ def test_nb201_exact_values(nb201, bench_root):
     rows = _csv_rows(bench_root / NB201_CSV)
     assert len(nb201) == 15625
     assert nb201.arch_ids.tolist() == [r["arch_str"] for r in rows]
-    for ds in importers.NB201_DATASETS:
+    for ds in nb201_import.NB201_DATASETS:
         np.testing.assert_array_equal(nb201.table("test_acc", ds), [float(r[f"test_acc_{ds}"]) for r in rows])
         np.testing.assert_array_equal(nb201.table("params", ds),
                                       [round(float(r[f"params_M_{ds}"]) * 1e6) for r in rows])
@@ -202,21 +202,21 @@ def test_nb201_queries_accept_arch_objects_and_other_forms(nb201):
 def test_nb201_index_order_is_reproduced(nb201, bench_root):
     """The official NB201 index -> arch list (gen_all + seed-88 shuffle) matches the derived table,
     which lets the store be rebuilt from the public FreeREA files alone."""
-    assert importers.nb201_arch_strings() == nb201.arch_ids.tolist()
+    assert nb201_import.nb201_arch_strings() == nb201.arch_ids.tolist()
     rows = _csv_rows(bench_root / NB201_CSV)
-    assert all(importers.nb201_naslib_op_indices(r["arch_str"]) == r["naslib_op_indices"] for r in rows)
+    assert all(nb201_import.nb201_naslib_op_indices(r["arch_str"]) == r["naslib_op_indices"] for r in rows)
 
 
 @pytest.mark.data
 def test_nb201_build_from_freerea_files_only(nb201, bench_root, tmp_path):
-    for ds in importers.NB201_DATASETS:
+    for ds in nb201_import.NB201_DATASETS:
         d = tmp_path / "nb201" / "freerea" / ds
         d.mkdir(parents=True)
         for name in ("accuracies", "params"):
             (d / f"{name}.csv").symlink_to(bench_root / "nb201" / "freerea" / ds / f"{name}.csv")
     table = gt.build_table("nb201", tmp_path)
     assert table.arch_ids == nb201.arch_ids.tolist()
-    for ds in importers.NB201_DATASETS:
+    for ds in nb201_import.NB201_DATASETS:
         np.testing.assert_array_equal(table.columns[(ds, "test_acc")].values, nb201.table("test_acc", ds))
         np.testing.assert_array_equal(table.columns[(ds, "params")].values, nb201.table("params", ds))
 
@@ -251,7 +251,7 @@ def test_macro_exact(bench_root):
 @pytest.mark.parametrize(("space", "rel", "top"), [("darts", "nb301/gt_nasbench301_subset500.json", "nasbench301"),
                                                    ("nb101", "nb101/gt_nasbench101_subset500.json", "nasbench101")])
 def test_naslib_samples(bench_root, space, rel, top):
-    table = importers.import_naslib_json(bench_root / rel, space, top, key_to_id=None)
+    table = naslib_import.import_naslib_json(bench_root / rel, space, top, key_to_id=None)
     recs = json.loads((bench_root / rel).read_text())[top]["cifar10"]
     assert table.meta["id_form"] == "naslib" and len(table.arch_ids) == len(recs) == 500
     k = next(iter(recs))
@@ -275,20 +275,20 @@ def test_naslib_import_merges_keys_with_one_canonical_id(tmp_path):
             "k2a": {"val_accuracy": 80.0, "params": 0.5, "flops": 3.0}}
     path = tmp_path / "zc.json"
     path.write_text(json.dumps({"nasbench101": {"cifar10": recs}}))
-    t = importers.import_naslib_json(path, "s", "nasbench101", key_to_id=lambda k: k[:2])
+    t = naslib_import.import_naslib_json(path, "s", "nasbench101", key_to_id=lambda k: k[:2])
     assert t.arch_ids == ["k1", "k2"] and t.meta["id_form"] == "canonical" and t.meta["merged_naslib_keys"] == 1
     np.testing.assert_array_equal(t.columns[("cifar10", "valid_acc")].values, [91.0, 80.0])
     np.testing.assert_array_equal(t.columns[("cifar10", "valid_acc_n")].values, [2, 1])
     np.testing.assert_array_equal(t.columns[("cifar10", "params")].values, [1_500_000, 500_000])
     recs["k1b"]["params"] = 1.6  # not the same network after all: keep NASLib keys
     path.write_text(json.dumps({"nasbench101": {"cifar10": recs}}))
-    t = importers.import_naslib_json(path, "s", "nasbench101", key_to_id=lambda k: k[:2])
+    t = naslib_import.import_naslib_json(path, "s", "nasbench101", key_to_id=lambda k: k[:2])
     assert t.arch_ids == ["k1a", "k1b", "k2a"] and t.meta["id_form"] == "naslib" and "converter_failed" in t.meta
 
     def bad(k):
         raise ValueError("cannot parse")
 
-    t = importers.import_naslib_json(path, "s", "nasbench101", key_to_id=bad)
+    t = naslib_import.import_naslib_json(path, "s", "nasbench101", key_to_id=bad)
     assert t.meta["converter_failed"] == "cannot parse" and len(t.arch_ids) == 3
 
 
@@ -352,14 +352,14 @@ def test_two_processes_convert_concurrently(tmp_path, bench_root, monkeypatch):
 
     root = _macro_root(tmp_path, bench_root)
     log = tmp_path / "builds.log"
-    real = importers.build_macro
+    real = macro_import.build_macro
 
     def counting_build(r):
         with open(log, "a") as fh:
             fh.write(f"{os.getpid()}\n")
         return real(r)
 
-    monkeypatch.setattr(importers, "build_macro", counting_build)
+    monkeypatch.setattr(macro_import, "build_macro", counting_build)
     ctx = mp.get_context("fork")  # children inherit the imported modules and the patched builder
     barrier = ctx.Barrier(2)
     outs = [tmp_path / f"out{i}" for i in range(2)]

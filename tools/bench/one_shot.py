@@ -54,6 +54,12 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--eval-images", type=int, default=1024, help="fixed slice of nb201-valid (stored order)")
     ap.add_argument("--eval-batch", type=int, default=128)
     ap.add_argument("--recal-batches", type=int, default=8)
+    ap.add_argument("--eval-every", type=int, default=1,
+                    help="score the checkpoints of epoch 1, every N-th epoch and the last one")
+    ap.add_argument("--eval-epochs", default=None,
+                    help="comma list of checkpoint epochs to score (overrides --eval-every)")
+    ap.add_argument("--stored-only", action="store_true",
+                    help="report only the settings whose scores are all in the score store (compute nothing)")
     ap.add_argument("--bn-modes", default="train,recalibrate,no_track")
     ap.add_argument("--post-deiso", default="off,on", help="post de-isomorphism settings: off, on or off,on")
     ap.add_argument("--device", default="cpu")
@@ -65,11 +71,15 @@ def parse() -> argparse.Namespace:
     deiso = [d for d in a.post_deiso.split(",") if d]
     if not deiso or any(d not in ("off", "on") for d in deiso):
         ap.error(f"--post-deiso: expected off, on or off,on, got {a.post_deiso!r}")
-    for opt in ("channels", "cells", "epochs", "batch", "eval_images", "eval_batch", "recal_batches"):
+    for opt in ("channels", "cells", "epochs", "batch", "eval_images", "eval_batch", "recal_batches", "eval_every"):
         if getattr(a, opt) < 1:
             ap.error(f"--{opt.replace('_', '-')}: expected a positive integer, got {getattr(a, opt)}")
     if a.archs < 0:
         ap.error(f"--archs: expected N >= 0 (0: all de-isomorphic archs), got {a.archs}")
+    try:
+        a.eval_epoch_list = None if a.eval_epochs is None else sorted({int(e) for e in a.eval_epochs.split(",") if e})
+    except ValueError:
+        ap.error(f"--eval-epochs: expected a comma list of epochs, got {a.eval_epochs!r}")
     a.modes, a.deiso = modes, [d == "on" for d in deiso]
     return a
 
@@ -101,7 +111,15 @@ def train(a: argparse.Namespace, space, x: torch.Tensor, y: torch.Tensor) -> tup
         dt = time.perf_counter() - te
         print(f"epoch {tr.state.epoch}: loss {tr.state.last_loss:.3f}, {spe * a.batch / dt:.0f} images/s", flush=True)
     ckpts = sorted(work.glob("epoch*.pt"))
-    info = {"epochs_done": tr.state.epoch, "train_s": time.perf_counter() - t0, "steps_per_epoch": spe,
+    last = int(ckpts[-1].stem.removeprefix("epoch")) if ckpts else 0
+    if a.eval_epoch_list is not None:
+        ckpts = [c for c in ckpts if int(c.stem.removeprefix("epoch")) in a.eval_epoch_list]
+    else:
+        ckpts = [c for c in ckpts if (e := int(c.stem.removeprefix("epoch"))) == 1 or e % a.eval_every == 0 or e == last]
+    log = work / "train_log.jsonl"  # every epoch of every (resumed) invocation
+    logged = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
+    info = {"epochs_done": tr.state.epoch, "train_s": sum(float(r.get("epoch_s", 0.0)) for r in logged),
+            "train_acc_by_epoch": {str(r["epoch"]): r.get("train_acc") for r in logged}, "steps_per_epoch": spe,
             "config": cfg.to_dict()}
     return net, ckpts, info
 
@@ -126,9 +144,9 @@ def main() -> None:
     if a.archs:
         ids = [space.format(ar) for ar in space.sample_many(a.archs, np.random.default_rng(a.arch_seed))]
     else:
-        from penas.app.evaluating import select_archs
+        from penas.spaces.candidates import select_candidates
 
-        ids = select_archs(space, "deiso", a.arch_seed)
+        ids = list(select_candidates(space, "deiso", a.arch_seed).ids)
     gt = np.asarray(OracleEstimator(space, dataset="cifar10", metric="test_acc").score(ids), dtype=float)
     params = np.array([space.params(space.parse(i)) for i in ids], dtype=float)
     base = criteria_report(params, gt)
@@ -139,7 +157,7 @@ def main() -> None:
           f"{base.kendall_tau:.3f}, P@top-5% {p5.precision_top:.3f}")
     print("| epoch | bn_mode | post_deiso | KT | SpR | P@top5% | BR@5% | MKR | KT(score, params) | s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for ck in ckpts:
+    for ck in reversed(ckpts):  # the final checkpoint first: it matters most if a run is cut short
         epoch = int(ck.stem.removeprefix("epoch"))
         for mode in a.modes:
             for deiso in a.deiso:
@@ -147,6 +165,8 @@ def main() -> None:
                 est = OneShotEstimator(space, supernet=net, checkpoint=str(ck), eval_batches=ev, recal_data=rc,
                                        bn_mode=mode, batch_size=a.eval_batch, recal_batches=a.recal_batches,
                                        post_deiso=deiso, store=store, progress=False, device=a.device)
+                if a.stored_only and store.missing(space.name, est.name, est.config_hash, ids):
+                    continue
                 s = np.asarray(est.score(ids), dtype=float)
                 rep = criteria_report(s, gt, invalid="last")
                 k5 = next(k for k in rep.at_k if k.ratio == 0.05)

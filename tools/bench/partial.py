@@ -49,7 +49,9 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--width", type=int, default=None, help="NB201 width C (default 16; reduced only when given)")
     ap.add_argument("--full", action="store_true", help="the full protocol: all images, e = 1..12")
     ap.add_argument("--budget-min", type=float, default=None)
-    ap.add_argument("--device", default="cpu", help="recorded; training runs where torch puts it (CPU here)")
+    ap.add_argument("--stored-only", action="store_true",
+                    help="report only the epochs whose scores are all in the score store (train nothing)")
+    ap.add_argument("--device", default="cpu", help="where each arch trains: cpu | cuda | cuda:N (recorded in every score's provenance)")
     a = ap.parse_args()
     try:
         a.epoch_list = sorted({int(e) for e in a.epochs.split(",") if e})
@@ -106,7 +108,7 @@ def main() -> None:
         if a.width is not None and name == "nb201":
             kw["build_kwargs"] = {"C": a.width}
         base = PartialTrainingEstimator(space, epochs=1, mode="train", data="cifar10", protocol="less",
-                                        checkpoint_dir=str(work / "ckpt" / name), **kw)
+                                        checkpoint_dir=str(work / "ckpt" / name), device=a.device, **kw)
         protocol[name] = {k: v for k, v in base.cfg.items() if k != "epochs"}
         rho[name], kt[name], cost[name] = {}, {}, {}
         print(f"{name}: {len(ids)} archs (GT test_acc {gt.min():.1f}..{gt.max():.1f}); protocol {protocol[name]}",
@@ -116,6 +118,8 @@ def main() -> None:
                 out_of_budget = True
                 break
             est = base.at_epoch(e)
+            if a.stored_only and store.missing(space.name, est.name, est.config_hash, ids):
+                continue
             t0 = time.process_time()
             col = cached_scores(est, ids, store).one()
             trained = est.epochs_charged  # epochs this call trained (stored scores: none)

@@ -17,10 +17,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from penas.app.training.data import CIFAR_MEAN, CIFAR_STD, Loader, TensorSet
-from penas.app.training.recipes import get_recipe
-from penas.app.training.targets import get_target
-from penas.app.training.trainer import Trainer
+from penas.app.workflows import Loader, TensorSet, get_recipe, get_target
+from penas.spaces.datasets.transforms import DARTS_CIFAR10
+from penas.supernets.engine.tasks.retrain import RetrainTask as Trainer
+
+CIFAR_MEAN, CIFAR_STD = DARTS_CIFAR10  # the PC-DARTS recipes' statistics
 
 SEED_GENOTYPE = (
     "Genotype(normal=[('skip_connect', 0), ('sep_conv_3x3', 1), ('dil_conv_3x3', 1), ('sep_conv_5x5', 2), "

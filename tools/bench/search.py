@@ -55,9 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from penas.app.configs import SearchConfig
-from penas.app.runs import Binding, RunDir, SearchRun
-from penas.app.searching import bindings_for, make_strategy
+from penas.app.workflows import Binding, SearchConfig, search
 from penas.spaces import get_space
 from penas.spaces.paths import data_root
 
@@ -86,17 +84,9 @@ def one_run(space_name: str, strategy: str, seed: int, root: Path, workdir: Path
     proxies, zc_bind, _ = zc_setup(space_name, root)
     cfg = SearchConfig(space=space_name, strategy=strategy, seed=seed, budget=500 if strategy in ("random", "rea-seed")
                        else None, proxies=proxies, one_shot="none", partial="tabular", progress=False,
-                       candidates="all", chunk=2000)
-    space = get_space(space_name)
-    strat = make_strategy(cfg)
-    rd = RunDir(workdir / f"{space_name}-{strategy}-{seed}")
-    rd.init(cfg)
-    bindings = bindings_for(cfg, strat, rd, space)
-    bindings.update({k: v for k, v in zc_bind.items() if k in bindings})
-    run = SearchRun(space, cfg, bindings, rd)
+                       candidates="all", chunk=2000, out=str(workdir / f"{space_name}-{strategy}-{seed}"))
     c0 = time.process_time()
-    outcome = strat.run(run)
-    res = run.result(outcome)
+    res = search(cfg, bindings=zc_bind)  # the zero-cost roles read the precomputed scores / table columns
     res["cpu_total_s"] = time.process_time() - c0
     return res
 
@@ -115,17 +105,9 @@ def darts_run(strategy: str, seed: int, cand_file: Path, workdir: Path, store, z
               runtime_budget: float | None = None, tag: str | None = None) -> dict:
     cfg = SearchConfig(space="darts", strategy=strategy, seed=seed, candidates=str(cand_file), one_shot="none",
                        partial="tabular", gt_source="surrogate", zc_batch_size=zc_batch, progress=False, chunk=50,
-                       runtime_budget=runtime_budget)
-    from penas.app.searching import validate
-
-    validate(cfg)
-    space = get_space("darts")
-    strat = make_strategy(cfg)
-    rd = RunDir(workdir / f"darts-{tag or strategy}-{seed}")
-    rd.init(cfg)
-    run = SearchRun(space, cfg, bindings_for(cfg, strat, rd, space), rd, store=store, reference_samples=reference)
+                       runtime_budget=runtime_budget, out=str(workdir / f"darts-{tag or strategy}-{seed}"))
     c0, w0 = time.process_time(), time.perf_counter()
-    res = run.result(strat.run(run))
+    res = search(cfg, store=store, reference_samples=reference)
     res["cpu_total_s"], res["wall_total_s"] = time.process_time() - c0, time.perf_counter() - w0
     return res
 

@@ -4,7 +4,7 @@ For the PE-NAS seed configs (Ours-base/small/tiny, each in its space) on a synth
 ADE20K-format set of 683x512 images (the test scale (2048, 512) keeps them at 683x512, like a
 typical ADE20K val image), it measures:
 
-* ``ours img/s``: :func:`penas.app.segmentation.evaluate.evaluate` end to end (decode + normalise,
+* ``ours img/s``: :func:`penas.app.workflows.evaluate_subnet` end to end (decode + normalise,
   forward under ``torch.inference_mode``, bilinear resize of the 150 logits to the label size in
   channels_last layout, argmax, numpy-bincount confusion update), batch 1, on the CPU;
 * ``naive img/s`` (baseline, same run): the same loop written the plain way: forward under
@@ -42,8 +42,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from penas.app.segmentation.data import SegDataset, make_tiny_ade20k
-from penas.app.segmentation.evaluate import evaluate, load_config, subnet_for
+from penas.app.workflows import SegDataset, make_tiny_ade20k, subnet_for
+from penas.app.workflows import evaluate_subnet as evaluate
+from penas.app.workflows import load_segmentation_config as load_config
 from penas.metrics.segmentation import SegmentationMeter
 from penas.spaces import get_space
 from penas.spaces.topformer import SEED_CONFIGS

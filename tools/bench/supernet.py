@@ -1,23 +1,30 @@
-"""Supernet benchmarks (CPU-sized).
+"""Supernet throughput on real CIFAR-10 batches (issue 16), side by side in one run.
 
-``throughput``: training images/s of the NB201 supernet (uniform sampling, and one fixed
-path) vs the stand-alone NB201 ``TinyNetwork`` of the same arch and width, all in one run;
-then one-shot evaluation throughput (archs/s) per BN mode.
+For each of ``--paths`` seeded NB201 archs (a sampled path):
 
-``evidence``: a small end-to-end run: train the NB201 supernet (PE-NAS layout, C=16, N=5) on
-a labelled synthetic set plus the 20 real CIFAR-10 test images of the shared benchmarks,
-score >= 200 archs with the one-shot estimator on the held-out last 20% of that training
-set, and print ``criteria_report`` against NB201 CIFAR-10 test accuracy.
+* **training**: images/s of a supernet training step on that path (the one training engine's
+  supernet task, :class:`~penas.supernets.trainer.SupernetTrainer`, with a
+  :class:`~penas.supernets.samplers.FixedSampler`) vs the stand-alone ``space.build(arch)`` of the
+  same arch and width trained with the same optimiser, loss and gradient clipping. Interleaved
+  rounds, median per model (the machine may be shared; load drifts between rounds). Target: the
+  supernet keeps >= 0.9x of the stand-alone net on every path.
+* **one-shot evaluation**: wall time of :meth:`OneShotEstimator.evaluate` (BN recalibration on
+  ``--recal-batches`` training batches + scoring ``--eval-batches`` held-out batches) vs a plain
+  ``no_grad`` forward of the stand-alone net over the same images. Target: <= 1.2x.
 
-    OMP_NUM_THREADS=2 .venv/bin/python tools/bench/supernet.py throughput
-    OMP_NUM_THREADS=2 .venv/bin/python tools/bench/supernet.py evidence --steps 300 --archs 200
+Data: the first images of ``nb201-train`` (training and recalibration) and of ``nb201-valid``
+(scoring) from the data layer (``PENAS_DATA``: real CIFAR-10); SYNTHETIC only when no CIFAR-10
+is present, and then the table says so.
+
+    OMP_NUM_THREADS=1 .venv/bin/python tools/bench/supernet.py [--paths 20] [--steps 3] [--rounds 3]
+
+Writes ``tools/bench/results/supernet.json`` (summary: ``train_ratio_median``,
+``train_ratio_worst``, ``eval_over_forward_median``, ``eval_over_forward_worst``, ``n_paths``).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,152 +33,138 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from penas.estimators.data import png_batch
-from penas.estimators.one_shot import BN_MODES, OneShotEstimator
+from penas.estimators.data import image_set
+from penas.estimators.one_shot import OneShotEstimator
 from penas.spaces import get_space
-from penas.spaces.paths import data_root
 from penas.supernets import get_supernet
 from penas.supernets.samplers import FixedSampler
 from penas.supernets.trainer import SupernetTrainer, preset
 
-
-def synthetic_set(n: int, seed: int = 0, hw: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """SYNTHETIC labelled images: per class a smooth random template (4x4 upsampled) + N(0, 1) noise."""
-    g = torch.Generator().manual_seed(seed)
-    templates = F.interpolate(torch.randn(10, 3, 4, 4, generator=g), size=(hw, hw), mode="bilinear", align_corners=False)
-    y = torch.randint(0, 10, (n,), generator=g)
-    x = 1.5 * templates[y] + torch.randn(n, 3, hw, hw, generator=g)
-    return x, y
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_result  # noqa: E402
 
 
-def _timed(step, batch: int, steps: int) -> float:
+def parse() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--paths", type=int, default=20, help="seeded NB201 archs (sampled paths)")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=3, help="timed training steps per round")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
+    ap.add_argument("--eval-batches", type=int, default=2, help="held-out batches scored per arch")
+    ap.add_argument("--recal-batches", type=int, default=2, help="BN recalibration batches per arch")
+    ap.add_argument("--channels", type=int, default=16)
+    ap.add_argument("--cells", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data", default="auto", help="data-layer spec (auto: real CIFAR-10 when present)")
+    ap.add_argument("--results", default=str(Path(__file__).parent / "results" / "supernet.json"))
+    a = ap.parse_args()
+    for opt in ("paths", "batch", "steps", "rounds", "eval_batches", "recal_batches", "channels", "cells"):
+        if getattr(a, opt) < 1:
+            ap.error(f"--{opt.replace('_', '-')}: expected a positive integer, got {getattr(a, opt)}")
+    return a
+
+
+def _data(a: argparse.Namespace, space) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, str, bool]:
+    shape = tuple(space.input_shape("cifar10"))
+    spec = a.data if a.data != "auto" or not _has_cifar() else "cifar10@nb201-train"
+    x, y, source, synthetic = image_set(spec, shape, 10, default_n=a.batch * (a.steps + 2))
+    n_train = a.batch * (a.steps + 1)
+    if synthetic or not spec.endswith("@nb201-train"):
+        n_eval = a.batch * a.eval_batches
+        return x[:n_train], y[:n_train], x[-n_eval:], y[-n_eval:], source, synthetic
+    xv, yv, vsource, _ = image_set("cifar10@nb201-valid", shape, 10)
+    n_eval = a.batch * a.eval_batches
+    return x[:n_train], y[:n_train], xv[:n_eval], yv[:n_eval], f"{source}; scoring on {vsource}", False
+
+
+def _has_cifar() -> bool:
+    from penas.spaces.datasets import parse_data_spec
+    from penas.spaces.datasets.spec import resolve_auto
+
+    return resolve_auto(parse_data_spec("auto", "--data")).kind == "cifar10"
+
+
+def _timed(step, images: int, steps: int) -> float:
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
-    return batch * steps / (time.perf_counter() - t0)
-
-
-def throughput(a: argparse.Namespace) -> None:
-    space = get_space("nb201")
-    torch.manual_seed(0)
-    x, y = synthetic_set(a.batch * (a.steps + 2))
-    arch = space.parse("|nor_conv_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|")
-    cfg = preset("pe_nas", batch_size=a.batch, epochs=10**6)
-    sn = get_supernet("nb201", layout="pe_nas")
-    uniform = SupernetTrainer(sn, (x, y), cfg)
-    fixed = SupernetTrainer(get_supernet("nb201", layout="pe_nas"), (x, y), cfg)
-    fixed.sampler = FixedSampler(fixed.supernet, arch)
-    net = space.build(arch)
-    opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
-    it = iter(range(10**9))
-
-    def standalone_step():
-        i = next(it) % (a.steps + 2)
-        xb, yb = x[i * a.batch : (i + 1) * a.batch], y[i * a.batch : (i + 1) * a.batch]
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(net(xb), yb).backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
-
-    models = {
-        "supernet, uniform paths": uniform.train_step,
-        "supernet, fixed path (same arch)": fixed.train_step,
-        "stand-alone TinyNetwork (same arch)": standalone_step,
-    }
-    for step in models.values():
-        step()  # warm-up
-    # interleaved rounds, median per model: the machine is shared, so load drifts between rounds
-    ips = {k: [] for k in models}
-    for _ in range(a.rounds):
-        for k, step in models.items():
-            ips[k].append(_timed(step, a.batch, a.steps))
-    base = float(np.median(ips["stand-alone TinyNetwork (same arch)"]))
-    print(f"## training throughput (NB201 C=16 N=5, 32x32, batch {a.batch}, {a.rounds} interleaved rounds of "
-          f"{a.steps} steps, median; {torch.get_num_threads()} threads)\n")
-    print("| model | images/s | vs stand-alone |\n|---|---|---|")
-    for k, v in ips.items():
-        m = float(np.median(v))
-        print(f"| {k} | {m:.1f} | {m / base:.2f}x |")
-    archs = space.sample_many(a.eval_archs, np.random.default_rng(0))
-    xe, ye = synthetic_set(5 * a.batch, seed=1)
-    print(f"\n## one-shot evaluation throughput ({a.eval_archs} archs, 1 held-out batch of {a.batch}; "
-          f"recalibrate: 2 batches)\n")
-    print("| bn_mode | archs/s | vs train |\n|---|---|---|")
-    ref = None
-    for mode in BN_MODES:
-        est = OneShotEstimator(space, supernet=sn, data=(xe, ye), batch_size=a.batch, n_batches=1,
-                               recal_batches=2, bn_mode=mode, progress=False)
-        est.score(archs[:1])  # warm-up
-        t0 = time.perf_counter()
-        est.score(archs)
-        aps = len(archs) / (time.perf_counter() - t0)
-        ref = ref or aps
-        print(f"| {mode} | {aps:.2f} | {aps / ref:.2f}x |")
-
-
-def evidence(a: argparse.Namespace) -> None:
-    from penas.metrics import criteria_report
-
-    space = get_space("nb201")
-    torch.manual_seed(a.seed)
-    real = png_batch()
-    xs, ys = synthetic_set(a.synthetic, seed=a.seed)
-    x = torch.cat([xs, real.inputs]).float()
-    y = torch.cat([ys, real.targets])
-    print(f"data: {a.synthetic} SYNTHETIC (class templates + noise) + {real.size} real CIFAR-10 images ({real.source}), "
-          f"real ones last, so the held-out 20% = last {int(round(0.2 * len(y)))} samples")
-    n_train = len(y) - int(round(0.2 * len(y)))
-    sn = get_supernet("nb201", layout="pe_nas")
-    epochs = max(1, -(-a.steps * a.batch // n_train))
-    cfg = preset("pe_nas", batch_size=a.batch, epochs=epochs, seed=a.seed)
-    tr = SupernetTrainer(sn, (x[:n_train], y[:n_train]), cfg, ckpt_dir=a.out, resume=True)
-    t0 = time.perf_counter()
-    st = tr.run(a.steps - tr.state.step if tr.state.step < a.steps else 0)
-    print(f"trained {st.step} steps (epoch {st.epoch}, lr {tr.lr:.4f}, last loss {st.last_loss:.3f}) "
-          f"in {time.perf_counter() - t0:.0f}s")
-    gt: dict[str, float] = {}
-    with open(data_root(None) / "nb201" / "derived" / "nb201_table.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            gt[space.arch_id(row["arch_str"])] = float(row["test_acc_cifar10"])
-    archs = space.sample_many(a.archs, np.random.default_rng(a.seed))
-    ids = [space.format(ar) for ar in archs]
-    g = np.array([gt[i] for i in ids])
-    out = {}
-    for metric in ("acc", "loss"):
-        for mode in a.bn_modes:
-            est = OneShotEstimator(space, supernet=sn, data=(x, y), batch_size=a.eval_batch, bn_mode=mode,
-                                   metric=metric, recal_batches=4, store=str(Path(a.out) / "scores.sqlite"))
-            t0 = time.perf_counter()
-            s = est.score(ids)
-            rep = criteria_report(s, g, invalid="last")
-            out[f"{metric}/{mode}"] = rep
-            print(f"one_shot metric={metric} bn_mode={mode}: n={rep.n} KT={rep.kendall_tau:.3f} "
-                  f"SpR={rep.spearman:.3f} MKR={rep.mkr:.3f} ({time.perf_counter() - t0:.0f}s)")
-    params = np.array([space.params(ar) for ar in archs], dtype=float)
-    rep = criteria_report(params, g)
-    print(f"baseline params: KT={rep.kendall_tau:.3f} SpR={rep.spearman:.3f}")
-    (Path(a.out) / "evidence.json").write_text(json.dumps({k: v.to_dict() for k, v in out.items()}, indent=1))
+    return images * steps / (time.perf_counter() - t0)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("throughput")
-    t.add_argument("--batch", type=int, default=64)
-    t.add_argument("--steps", type=int, default=4)
-    t.add_argument("--rounds", type=int, default=3)
-    t.add_argument("--eval-archs", type=int, default=20)
-    e = sub.add_parser("evidence")
-    e.add_argument("--steps", type=int, default=300)
-    e.add_argument("--batch", type=int, default=64)
-    e.add_argument("--eval-batch", type=int, default=100)
-    e.add_argument("--synthetic", type=int, default=1980)
-    e.add_argument("--archs", type=int, default=200)
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--bn-modes", nargs="+", default=["train"], choices=BN_MODES)
-    e.add_argument("--out", default="/tmp/penas_supernet_evidence")
-    a = ap.parse_args(sys.argv[1:] or ["throughput"])  # `make bench` runs every script without arguments
-    {"throughput": throughput, "evidence": evidence}[a.cmd](a)
+    a = parse()
+    space = get_space("nb201")
+    torch.manual_seed(a.seed)
+    x, y, xe, ye, source, synthetic = _data(a, space)
+    cfg = preset("pe_nas", batch_size=a.batch, epochs=10**6, seed=a.seed)
+    sn = get_supernet("nb201", space=space, layout="pe_nas", C=a.channels, N=a.cells)
+    tr = SupernetTrainer(sn, (x, y), cfg)
+    eval_batches = [(xe[i * a.batch:(i + 1) * a.batch], ye[i * a.batch:(i + 1) * a.batch]) for i in range(a.eval_batches)]
+    recal = [(x[i * a.batch:(i + 1) * a.batch], y[i * a.batch:(i + 1) * a.batch]) for i in range(a.recal_batches)]
+    est = OneShotEstimator(space, supernet=sn, eval_batches=eval_batches, recal_data=recal, bn_mode="recalibrate",
+                           batch_size=a.batch, recal_batches=a.recal_batches, progress=False)
+    archs = space.sample_many(a.paths, np.random.default_rng(a.seed))
+    rows = []
+    print(f"data: {'SYNTHETIC ' if synthetic else ''}{source}\nNB201 C={a.channels} N={a.cells}, batch {a.batch}, "
+          f"{a.rounds} interleaved rounds of {a.steps} steps, median; {torch.get_num_threads()} threads\n")
+    print("| # | arch | supernet img/s | stand-alone img/s | train ratio | one-shot eval s | plain forward s | eval ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for k, arch in enumerate(archs):
+        arch_id = space.format(arch)
+        tr.sampler = FixedSampler(sn, arch)
+        torch.manual_seed(a.seed + k)
+        net = space.build(arch, C=a.channels, N=a.cells)
+        opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        pos = iter(range(10**9))
+
+        def standalone_step() -> None:
+            i = next(pos) % (a.steps + 1)
+            xb, yb = x[i * a.batch:(i + 1) * a.batch], y[i * a.batch:(i + 1) * a.batch]
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(net(xb), yb).backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+            opt.step()
+
+        tr.train_step()
+        standalone_step()  # warm-up both
+        sup, alone = [], []
+        for _ in range(a.rounds):
+            sup.append(_timed(tr.train_step, a.batch, a.steps))
+            alone.append(_timed(standalone_step, a.batch, a.steps))
+
+        @torch.no_grad()
+        def plain_forward() -> None:
+            net.eval()
+            for xb, _ in recal + eval_batches:
+                net(xb)
+
+        ev, fw = [], []
+        est.evaluate(arch)  # warm-up
+        for _ in range(a.rounds):
+            t0 = time.perf_counter()
+            est.evaluate(arch)
+            ev.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            plain_forward()
+            fw.append(time.perf_counter() - t0)
+        s, t, e, f = (float(np.median(v)) for v in (sup, alone, ev, fw))
+        row = {"arch": arch_id, "supernet_ips": s, "standalone_ips": t, "train_ratio": s / t,
+               "eval_s": e, "forward_s": f, "eval_over_forward": e / f, "params_m": space.params(arch) / 1e6}
+        rows.append(row)
+        print(f"| {k} | {arch_id} | {s:.0f} | {t:.0f} | {s / t:.2f}x | {e:.3f} | {f:.3f} | {e / f:.2f}x |", flush=True)
+    tr_r = np.array([r["train_ratio"] for r in rows])
+    ev_r = np.array([r["eval_over_forward"] for r in rows])
+    summary = {"n_paths": len(rows), "train_ratio_median": float(np.median(tr_r)), "train_ratio_worst": float(tr_r.min()),
+               "eval_over_forward_median": float(np.median(ev_r)), "eval_over_forward_worst": float(ev_r.max()),
+               "data_source": source, "synthetic": synthetic, "threads": torch.get_num_threads(),
+               "scale": {"channels": a.channels, "cells": a.cells, "batch": a.batch, "steps": a.steps,
+                         "rounds": a.rounds, "eval_images": a.batch * a.eval_batches,
+                         "recal_images": a.batch * a.recal_batches},
+               "targets": {"train_ratio_worst": ">= 0.9", "eval_over_forward_worst": "<= 1.2"}}
+    print(f"\ntraining: median {summary['train_ratio_median']:.2f}x, worst {summary['train_ratio_worst']:.2f}x of "
+          f"stand-alone (target >= 0.9x on every path); one-shot eval: median {summary['eval_over_forward_median']:.2f}x, "
+          f"worst {summary['eval_over_forward_worst']:.2f}x of a plain forward (target <= 1.2x)")
+    print(f"written {write_result(a.results, rows, summary)}")
 
 
 if __name__ == "__main__":

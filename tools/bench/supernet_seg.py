@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from penas.app.segmentation.data import SegDataset, make_tiny_ade20k
+from penas.app.workflows import SegDataset, make_tiny_ade20k
 from penas.supernets import get_supernet
 from penas.supernets.samplers import FixedSampler
 from penas.supernets.trainer import SupernetTrainer, preset, segmentation_loss

@@ -55,6 +55,7 @@ class UserError(Exception):
 
 def _attach_subcommands() -> None:
     from . import commands  # noqa: F401  (each module registers on ``app``)
+    from .commands import scores  # noqa: F401  (penas-app scores ...)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -43,6 +43,7 @@ class SearchConfig:
     partial_data: str = "auto"  # train mode, data-layer spec: auto (real CIFAR-10 when present) | synthetic | png | cifar10[:DIR]
     partial_images: int | None = None  # train mode, NB201 LESS protocol: training images per epoch (None: all 25,000)
     partial_width: int | None = None  # train mode: stand-alone width C (None: the space's; NB201 C=16)
+    partial_device: str = "cpu"  # train mode: where each arch trains: cpu | cuda | cuda:N
     fitness: str = "oracle"  # random/REA fitness estimator (oracle = GT lookup, or any registered one)
     population: int = 20
     sample_size: int = 5
@@ -120,8 +121,9 @@ def _study_configs() -> dict[str, type]:
     """The study family's configs (their modules import no torch at import time)."""
     from .study.bias import BiasConfig
     from .study.config import StudyConfig
-    from .study.supernet import SupernetEvalConfig, SupernetTrainConfig
     from .study.zeroshot import ZeroShotConfig
+    from .supernet.evaluate import SupernetEvalConfig
+    from .supernet.train import SupernetTrainConfig
 
     return {"zero-shot": ZeroShotConfig, "supernet-train": SupernetTrainConfig, "supernet-eval": SupernetEvalConfig,
             "analyze-bias": BiasConfig, "study": StudyConfig}

@@ -25,18 +25,34 @@ from typing import Any
 
 from .configs import EvaluateConfig, SearchConfig
 from .evaluating import run_evaluate
-from .searching import run_search
+from .ground_truth import SURROGATE_REFERENCE
+from .search.cell import run_search
+from .search.session import Binding
+from .segmentation.data import SegDataset, make_tiny_ade20k
+from .segmentation.evaluate import evaluate as evaluate_subnet
+from .segmentation.evaluate import load_config as load_segmentation_config
+from .segmentation.evaluate import subnet_for
+from .supernet.evaluate import EvalSummary, SupernetEvalConfig
+from .supernet.train import SupernetTrainConfig, TrainSummary
+from .training.data import Loader, TensorSet
+from .training.recipes import get_recipe
 from .training.run import run_retrain
+from .training.targets import get_target
 
 
 def search(cfg: SearchConfig, *, resume: str | None = None, store: Any = None,
-           progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+           progress: Callable[[str, int, int], None] | None = None, bindings: dict[str, Binding] | None = None,
+           reference_samples: int = SURROGATE_REFERENCE) -> dict[str, Any]:
     """Run (or, with ``resume=RUN_DIR``, continue) a search: ``penas-app search``.
 
     Returns the result dict also written to ``RUN_DIR/result.json`` (chosen arch, its ground truth
-    and rank, per-stage accounting). ``progress(label, done, total)`` is called while scoring.
+    and rank, per-stage accounting). ``progress(label, done, total)`` is called while scoring;
+    ``bindings`` (``{role: Binding}``) replaces the configured estimator of the roles the strategy
+    scores (e.g. a benchmark column as a proxy); ``reference_samples``: genotypes a surrogate GT's
+    rank percentile is taken among.
     """
-    return run_search(cfg, resume=resume, store=store, progress=progress)
+    return run_search(cfg, resume=resume, store=store, progress=progress, bindings=bindings,
+                      reference_samples=reference_samples)
 
 
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
@@ -61,7 +77,7 @@ def bias(cfg: Any) -> dict[str, Any]:
 def segmentation_search(cfg: Any, *, resume: str | None = None) -> dict[str, Any]:
     """Search a TopFormer segmentation space (:class:`~penas.app.segmentation.search_config.SegSearchConfig`):
     ``penas-app search topformer``."""
-    from .segmentation.search import run_segmentation_search
+    from .search.segmentation import run_segmentation_search
 
     return run_segmentation_search(cfg, resume=resume)
 
@@ -73,5 +89,33 @@ def segmentation_eval(cfg: Any, on_progress: Callable[[str, int, int], None] | N
     return run_eval(cfg, on_progress)
 
 
-__all__ = ["EvaluateConfig", "SearchConfig", "bias", "evaluate", "run_retrain", "search", "segmentation_eval",
-           "segmentation_search", "study"]
+def supernet_train(cfg: SupernetTrainConfig, *, on_progress: Callable[[int, int], None] | None = None,
+                   on_event: Callable[[dict[str, Any]], None] | None = None) -> TrainSummary:
+    """Train a space's supernet with a trainer preset (resumable; DDP under torchrun): ``penas-app supernet train``.
+
+    ``on_progress(step, total)`` after every epoch, ``on_event(event)`` for the engine's step/epoch
+    events (loss, lr, ``eta_s``). Writes the checkpoints, ``train_config.json`` and ``train_log.jsonl``
+    to ``cfg.out``.
+    """
+    from .supernet.train import run_supernet_train
+
+    return run_supernet_train(cfg, on_progress=on_progress, on_event=on_event)
+
+
+def supernet_eval(cfg: SupernetEvalConfig, *, on_progress: Callable[[int, int], None] | None = None
+                  ) -> tuple[list[EvalSummary], str, bool]:
+    """One-shot scores of ``cfg.archs`` under every checkpoint into ``cfg.store``: ``penas-app supernet eval``.
+
+    Returns one :class:`EvalSummary` per checkpoint, the data source and whether it was synthetic;
+    ``on_progress(done, total)`` counts scored archs.
+    """
+    from .supernet.evaluate import run_supernet_eval
+
+    return run_supernet_eval(cfg, on_progress=on_progress)
+
+
+__all__ = ["Binding", "EvalSummary", "EvaluateConfig", "Loader", "SearchConfig", "SegDataset",
+           "SupernetEvalConfig", "SupernetTrainConfig", "TensorSet", "TrainSummary", "bias", "evaluate",
+           "evaluate_subnet", "get_recipe", "get_target", "load_segmentation_config", "make_tiny_ade20k",
+           "run_retrain", "search", "segmentation_eval", "segmentation_search", "study", "subnet_for",
+           "supernet_eval", "supernet_train"]

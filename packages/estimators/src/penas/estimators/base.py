@@ -73,6 +73,57 @@ class Provenance:
 _PROVENANCE_FIELDS = tuple(f.name for f in fields(Provenance))
 
 
+class Provenances(Sequence[Provenance]):
+    """The provenances of many archs that differ only in ``arch_id`` (:meth:`Estimator.provenances`),
+    each built when it is read: a search scores ~10^4 archs per stage and keeps few provenances."""
+
+    def __init__(self, template: Provenance, arch_ids: Sequence[str]) -> None:
+        self.template = template
+        self.arch_ids = list(arch_ids)
+
+    def __len__(self) -> int:
+        return len(self.arch_ids)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return Provenances(self.template, self.arch_ids[i])
+        return replace(self.template, arch_id=self.arch_ids[i])
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """``[p.to_dict() for p in self]``, from one ``to_dict`` of the template."""
+        base = self.template.to_dict()
+        return [{**base, "arch_id": a, "versions": dict(base["versions"]), "extra": dict(base["extra"])}
+                for a in self.arch_ids]
+
+
+class ProvenanceRows(Sequence[dict[str, Any]]):
+    """The stored form (``to_dict()``) of a :class:`ScoreResult`'s provenances, built on first read
+    (a shard scored without a score store never reads them). Rows are built once, so changes to
+    them (the executors' worker tag) stay."""
+
+    def __init__(self, provenance: Sequence[Any]) -> None:
+        self._source: Sequence[Any] | None = provenance
+        self._rows: list[dict[str, Any]] | None = None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            src = self._source
+            assert src is not None
+            self._rows = src.to_dicts() if isinstance(src, Provenances) else [p.to_dict() for p in src]
+            self._source = None
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows if self._rows is not None else self._source)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.rows[i]
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+
 class StoredProvenance:
     """A provenance row kept exactly as given (for estimators whose stored rows have their own
     compact form, e.g. the one-shot per-batch scores); ``to_dict`` like :class:`Provenance`."""
@@ -90,7 +141,7 @@ class ScoreResult:
 
     arch_ids: list[str]
     scores: np.ndarray
-    provenance: list[Provenance | StoredProvenance]
+    provenance: Sequence[Provenance | StoredProvenance]
 
     @property
     def n_invalid(self) -> int:
@@ -143,12 +194,12 @@ class Estimator(ABC):
             extra=extra,
         )
 
-    def provenances(self, arch_ids: Sequence[str], **extra: Any) -> list[Provenance]:
-        """:meth:`provenance` of many archs (the config and its hash computed once)."""
+    def provenances(self, arch_ids: Sequence[str], **extra: Any) -> Sequence[Provenance]:
+        """:meth:`provenance` of many archs (the config and its hash computed once, each
+        provenance built when it is read: :class:`Provenances`)."""
         if not arch_ids:
             return []
-        first = self.provenance(arch_ids[0], **extra)
-        return [first, *(replace(first, arch_id=a) for a in arch_ids[1:])]
+        return Provenances(self.provenance(arch_ids[0], **extra), arch_ids)
 
     @abstractmethod
     def _score_one(self, arch: Any) -> float:
@@ -156,7 +207,7 @@ class Estimator(ABC):
 
     def score_result(self, archs: Sequence[Any]) -> ScoreResult:
         parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
-        ids = [self.space.format(a) for a in parsed]
+        ids = [self.space.arch_id(a) for a in archs]  # strings: remembered by the space
         vals = np.array([_as_float(self._score_one(a)) for a in parsed], dtype=np.float64)
         return ScoreResult(ids, vals, self.provenances(ids))
 

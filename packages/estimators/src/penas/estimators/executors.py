@@ -39,11 +39,15 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .base import Estimator, ScoreResult
+import numpy as np
+
+from .base import Estimator, ProvenanceRows, ScoreResult
 from .scoring import SweepReport, cached_scores
 from .store import ScoreStore
 
-ShardResult = tuple[list[str], list[float], list[dict[str, Any]]]
+#: ``(arch_ids, scores, provenance rows)``; the rows (:class:`~penas.estimators.base.ProvenanceRows`) are
+#: built when read.
+ShardResult = tuple[list[str], list[float], Sequence[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,7 @@ class WorkerInfo:
 
 
 def _shard(res: ScoreResult) -> ShardResult:
-    return list(res.arch_ids), [float(v) for v in res.scores], [p.to_dict() for p in res.provenance]
+    return list(res.arch_ids), np.asarray(res.scores, dtype=np.float64).tolist(), ProvenanceRows(res.provenance)
 
 
 MultiShardResult = dict[str, ShardResult]

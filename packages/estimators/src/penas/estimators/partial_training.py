@@ -91,6 +91,7 @@ class PartialTrainingEstimator(Estimator):
         seed: int = 0,
         protocol: str = "custom",
         build_kwargs: dict[str, Any] | None = None,
+        device: str = "cpu",
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
@@ -127,6 +128,9 @@ class PartialTrainingEstimator(Estimator):
             if build_kwargs:
                 cfg["build_kwargs"] = dict(build_kwargs)
         super().__init__(space, **cfg)
+        #: Where train mode trains (not part of the store key: the protocol, not the hardware,
+        #: defines the score; recorded in every score's provenance).
+        self.device = check_device(device)
         self._root = root
         self._data = data
         self._bench: Any = None
@@ -228,8 +232,8 @@ class PartialTrainingEstimator(Estimator):
                                nesterov=c["nesterov"], t_max=c["t_max"], grad_clip=5.0, seed=seed)
         train, ev = self._data_batches()
         trained = train_partial(model, [(b.inputs, b.targets) for b in train], epoch, recipe,
-                                self._ckpt_path(arch_id), meta={"arch_id": arch_id})
-        return accuracy(model, [(b.inputs, b.targets) for b in ev]), trained
+                                self._ckpt_path(arch_id), meta={"arch_id": arch_id}, device=self.device)
+        return accuracy(model, [(b.inputs, b.targets) for b in ev], self.device), trained
 
     # --- scoring --------------------------------------------------------------------------
     def score_at(self, archs: Sequence[Any], epoch: int | None = None) -> np.ndarray:
@@ -237,8 +241,7 @@ class PartialTrainingEstimator(Estimator):
         e = int(self.cfg["epochs"] if epoch is None else epoch)
         if e < 1:
             raise ValueError(f"epoch: expected a positive integer, got {e}")
-        parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
-        ids = [self.space.format(a) for a in parsed]
+        ids = [self.space.arch_id(a) for a in archs]
         if self.cfg["mode"] == "tabular":
             grown = [(a, self._charged.get(a, 0)) for a in ids if e > self._charged.get(a, 0)]
             for a, done in grown:
@@ -254,6 +257,7 @@ class PartialTrainingEstimator(Estimator):
                         self.runtime_charged_s += float(t - paid)
                         self._charged_s[a] = float(t)
             return self._tabular(ids, e)
+        parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
         out = np.empty(len(ids))
         for i, (a, aid) in enumerate(zip(parsed, ids, strict=True)):
             acc, trained = self._train(a, aid, e)
@@ -301,16 +305,32 @@ class PartialTrainingEstimator(Estimator):
         return float(self.score_at([arch])[0])
 
     def score_result(self, archs: Sequence[Any]) -> ScoreResult:
-        parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
-        ids = [self.space.format(a) for a in parsed]
-        vals = self.score_at(parsed)
+        ids = [self.space.arch_id(a) for a in archs]
+        vals = self.score_at(archs)
         extra: dict[str, Any] = {"fidelity": self.fidelity}
+        if self.cfg["mode"] == "train":
+            extra["device"] = self.device
         if self.cfg.get("gt_source") == "surrogate":
             extra.update(self._benchmark().provenance)  # the surrogate file and its sha256
         return ScoreResult(ids, vals, self.provenances(ids, **extra))
 
 
 PROTOCOLS = ("custom", "less")
+
+
+def check_device(device: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N`` that this machine has (one-line error otherwise)."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device: expected cpu, cuda or cuda:N, got {device!r}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device: expected cpu, cuda or cuda:N, got {device!r}")
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device: {device!r} requested but this machine has no such CUDA device")
+    return str(dev)
 
 
 def less_config(root: str | None = None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ that higher is better using ``Estimator.higher_is_better``.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ def cached_scores(
                                    {a: p for a, p in zip(got_ids, provs, strict=True) if a in new})
                 have[label].update(new)
                 computed[label] += len(new)
-                invalid[label] += sum(1 for v in new.values() if not np.isfinite(v))
+                invalid[label] += sum(1 for v in new.values() if not math.isfinite(v))
             done += n_shard
             if progress is not None:
                 progress(done, len(todo))

@@ -32,6 +32,10 @@ class UnsatisfiableConstraintError(ValueError):
     """Constrained sampling could not find an architecture satisfying the constraint."""
 
 
+#: How many string -> canonical id results one space instance remembers (:meth:`Space.arch_id`).
+ARCH_ID_MEMO = 1 << 15
+
+
 class Space(ABC, Generic[A]):
     """Abstract search space.
 
@@ -41,6 +45,7 @@ class Space(ABC, Generic[A]):
 
     name: str = ""
     datasets: tuple[str, ...] = ("cifar10",)
+    _arch_id_memo: dict[str, str]  # set on first use by arch_id
 
     # --- identity -------------------------------------------------------------------
     @abstractmethod
@@ -52,8 +57,32 @@ class Space(ABC, Generic[A]):
         """The canonical string id of ``arch``."""
 
     def arch_id(self, arch: A | str) -> str:
-        """Canonical id of an arch or of any accepted string form of one."""
-        return self.format(self.parse(arch) if isinstance(arch, str) else arch)
+        """Canonical id of an arch or of any accepted string form of one.
+
+        The ids of strings are remembered per space instance (up to :data:`ARCH_ID_MEMO` of them):
+        a search looks the same canonical ids up many times, and ``parse`` + ``format`` is a pure
+        function of the string. Malformed strings are not remembered and raise every time.
+        """
+        if not isinstance(arch, str):
+            return self.format(arch)
+        try:
+            return self._arch_id_memo[arch]
+        except (AttributeError, KeyError):
+            pass
+        got = self.format(self.parse(arch))
+        if got == arch:
+            got = arch  # one string object for key and value
+        memo = self.__dict__.setdefault("_arch_id_memo", {})
+        if len(memo) >= ARCH_ID_MEMO:
+            memo.clear()
+        memo[arch] = got
+        return got
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the :meth:`arch_id` memo (a worker builds its own)."""
+        state = dict(self.__dict__)
+        state.pop("_arch_id_memo", None)
+        return state
 
     def canonical(self, arch: A) -> A:
         """Representative of ``arch``'s isomorphism class (identity where none applies)."""

@@ -33,6 +33,7 @@ _NUM_CLASSES = 10
 _IR: dict[int, tuple[int, int]] = {1: (3, 3), 2: (6, 5)}
 
 _DIGITS_RE = re.compile(r"[0-2]{8}")
+_PLAIN_INT = frozenset({int})  # element types of the fast path of MacroSpace._check (not bool, not numpy)
 _TUPLE_RE = re.compile(
     r"[(\[]\s*([0-9]{1,9}(?:\s*,\s*[0-9]{1,9})*)\s*,?\s*[)\]]"
 )  # bounded: int() on huge strings fails
@@ -124,7 +125,7 @@ class MacroSpace(Space[MacroArch]):
             raise ArchParseError(f"nasbench_macro: expected an arch string, got {type(text).__name__}")
         s = text.strip()
         if _DIGITS_RE.fullmatch(s):
-            return tuple(int(c) for c in s)
+            return tuple(map(int, s))
         m = _TUPLE_RE.fullmatch(s)
         if m is not None:
             vals = [int(v) for v in m.group(1).split(",")]
@@ -145,13 +146,18 @@ class MacroSpace(Space[MacroArch]):
         )
 
     def format(self, arch: MacroArch) -> str:
-        return "".join(str(c) for c in self._check(arch))
+        return "".join(map(str, self._check(arch)))
 
     def canonical(self, arch: MacroArch) -> MacroArch:
         """Within a stage, non-first identity layers moved to the end (3,969 distinct nets)."""
         return real_arch(self._check(arch))
 
     def _check(self, arch: Sequence[int]) -> MacroArch:
+        if (  # the common case, checked in C: a tuple of 8 plain ints in 0-2
+            type(arch) is tuple and len(arch) == NUM_LAYERS and _PLAIN_INT.issuperset(map(type, arch))
+            and min(arch) >= 0 and max(arch) <= 2
+        ):
+            return arch
         if (
             not isinstance(arch, tuple)
             or len(arch) != NUM_LAYERS

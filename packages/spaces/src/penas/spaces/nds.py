@@ -186,7 +186,7 @@ def nds_table(path: str | os.PathLike[str], space: NDSSpace, dataset: str = "cif
     """An NDS json file (``ResNet.json``, ``ResNeXt-A.json``, ...) as a GT table of ``space``,
     keyed by canonical ids: ``test_acc`` = 100 - ``min_test_top1`` (mean over duplicate
     records), ``params``/``flops`` as recorded, ``test_acc_curve`` when present."""
-    from .benchmarks.importers import import_nds
+    from .benchmarks.nds_import import import_nds
 
     return import_nds(path, space.name, config_to_id=lambda net: space.format(space.from_nds_record(net)),
                       dataset=dataset)

@@ -83,12 +83,12 @@ def print_bias(res: dict[str, Any], console: Any) -> None:
 def print_segmentation_report(rep: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
-    from ..segmentation.search import report_rows
+    from ..search.summary import segmentation_rows
 
     t = Table(title="segmentation search", show_header=False)
     t.add_column("", style="bold")
     t.add_column("")
-    for k, v in report_rows(rep):
+    for k, v in segmentation_rows(rep):
         t.add_row(k, v)
     console.print(t)
     st = Table(title="stages")
@@ -107,7 +107,7 @@ def print_summary(res: dict[str, Any], console: Any) -> None:
     """The search summary and its stage table (full arch ids, folded, never cut)."""
     from rich.table import Table
 
-    from ..searching import _stage_groups, _stage_line, summary_rows
+    from ..search.summary import stage_groups, stage_line, summary_rows
 
     t = Table(title="search summary", show_header=False)
     t.add_column("", style="bold", no_wrap=True)
@@ -118,8 +118,8 @@ def print_summary(res: dict[str, Any], console: Any) -> None:
     st = Table(title="stages")
     for c in ("stage", "kept", "CPU s", "wall s", "charged", "state", "fidelity"):
         st.add_column(c, overflow="fold")
-    for g in _stage_groups(res):
-        st.add_row(*_stage_line(g))
+    for g in stage_groups(res):
+        st.add_row(*stage_line(g))
     console.print(st)
     for n in res.get("notes", []):
         console.print(f"note: {n}", soft_wrap=True)

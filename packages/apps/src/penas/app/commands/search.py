@@ -1,9 +1,10 @@
 """``penas-app search SPACE``: random search, REA and the PE-NAS presets (see
-:mod:`penas.app.strategies`), with a resumable run directory (:mod:`penas.app.runs`).
+:mod:`penas.app.strategies`), with a resumable run directory (:mod:`penas.app.search.cell`).
 
 ``penas-app search segmentation`` (alias of ``--seg-space``) and a space whose object is a
 segmentation space (``topformer``, ``topformer_small``, ``topformer_tiny``) go to the
-FLOPs-constrained segmentation search of :mod:`penas.app.segmentation.search`."""
+FLOPs-constrained segmentation search of :mod:`penas.app.search.segmentation`; both run in the
+one search session (:mod:`penas.app.search.session`)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def search(
     partial_images: int = typer.Option(None, help="train mode on real CIFAR-10 (NB201 LESS.config protocol): "
                                                   "reduce the training images per epoch (default: all of nb201-train)."),
     partial_width: int = typer.Option(None, help="train mode: reduce the trained nets' width C (default: the space's)."),
+    partial_device: str = typer.Option(_D["partial_device"], help="train mode: where each arch trains: cpu | cuda | cuda:N."),
     fitness: str = typer.Option(_D["fitness"], help="random/REA fitness estimator (oracle = GT lookup)."),
     population: int = typer.Option(_D["population"]),
     sample_size: int = typer.Option(_D["sample_size"]),
@@ -91,7 +93,7 @@ def search(
     """Search SPACE with a strategy; prints the chosen arch, its estimate and its ground truth."""
     from rich.console import Console
 
-    from ..searching import run_search
+    from ..search.cell import run_search
     from ._render import print_summary
 
     console = Console(stderr=False)
@@ -119,7 +121,7 @@ def search(
             "zc_batch_size": _D["zc_batch_size"] if zc_batch_size is None else zc_batch_size,
             "zc_data": zc_data, "one_shot": one_shot,
             "partial": partial, "partial_data": partial_data,
-            "partial_images": partial_images, "partial_width": partial_width, "fitness": fitness, "population": population,
+            "partial_images": partial_images, "partial_width": partial_width, "partial_device": partial_device, "fitness": fitness, "population": population,
             "sample_size": sample_size, "gt_metric": gt_metric, "gt_dataset": gt_dataset, "gt_source": gt_source,
             "supernet": supernet, "runtime_budget": runtime_budget,
             "max_latency": list(max_latency), "max_flops": None if max_flops is None else parse_flops(max_flops),
@@ -155,7 +157,7 @@ def search(
 
 def _search_segmentation(space: str | None, resume: str | None, console, **opts) -> None:
     """``penas-app search segmentation|topformer*``: build a SegSearchConfig and run it."""
-    from ..segmentation.search import run_segmentation_search
+    from ..search.segmentation import run_segmentation_search
     from ._render import print_segmentation_report
 
     cfg = None

@@ -1,6 +1,8 @@
 """``penas-app supernet train|eval``: supernet training with the trainer presets and one-shot
-scores per checkpoint into a score store (see :mod:`penas.app.study.supernet`). Options map 1:1
-onto :class:`~penas.app.study.supernet.SupernetTrainConfig` / ``SupernetEvalConfig``."""
+scores per checkpoint into a score store, the CLI over :mod:`penas.app.supernet` (the workflows
+:func:`penas.app.workflows.supernet_train` / ``supernet_eval``). Options map 1:1 onto
+:class:`~penas.app.supernet.train.SupernetTrainConfig` /
+:class:`~penas.app.supernet.evaluate.SupernetEvalConfig`."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import typer
 
 from ..cli import app
 from ..configs import defaults
-from ..study.supernet import SupernetEvalConfig, SupernetTrainConfig
+from ..supernet.evaluate import SupernetEvalConfig
+from ..supernet.train import SupernetTrainConfig
 
 _T = defaults(SupernetTrainConfig)
 _E = defaults(SupernetEvalConfig)
@@ -73,7 +76,7 @@ def train(
     """
     from rich.console import Console
 
-    from ..study.supernet import run_supernet_train
+    from ..workflows import supernet_train
 
     cfg = SupernetTrainConfig(space=space, preset=preset, out=out, epochs=epochs, iterations=iterations,
                               batch_size=batch_size, lr=lr, sampler=sampler, seed=seed, save_every=save_every,
@@ -89,10 +92,10 @@ def train(
     if progress:
         with _bar(console) as bar:
             task = bar.add_task(f"supernet {space}", total=None, stats="")
-            res = run_supernet_train(cfg, on_event=lambda ev: bar.update(
+            res = supernet_train(cfg, on_event=lambda ev: bar.update(
                 task, completed=ev["step"], total=ev["total_steps"], stats=_event_text(ev)))
     else:
-        res = run_supernet_train(cfg)
+        res = supernet_train(cfg)
     if not res.is_main:
         return
     if res.synthetic:
@@ -130,7 +133,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    from ..study.supernet import run_supernet_eval
+    from ..workflows import supernet_eval
 
     cfg = SupernetEvalConfig(space=space, checkpoints=list(checkpoints), archs=archs, sample_seed=sample_seed,
                              bn_mode=bn_mode, per_batch=per_batch, metric=metric, store=store, data=data,
@@ -141,10 +144,10 @@ def evaluate(
     if progress:
         with _bar(console) as bar:
             task = bar.add_task(f"one-shot {space}", total=None)
-            rows, source, synthetic = run_supernet_eval(cfg, on_progress=lambda d, t: bar.update(task, completed=d,
-                                                                                                  total=t))
+            rows, source, synthetic = supernet_eval(cfg, on_progress=lambda d, t: bar.update(task, completed=d,
+                                                                                              total=t))
     else:
-        rows, source, synthetic = run_supernet_eval(cfg)
+        rows, source, synthetic = supernet_eval(cfg)
     if synthetic:
         console.print(f"[yellow]note: scored on SYNTHETIC data ({source})[/yellow]", soft_wrap=True)
     t = Table(title=f"{space}: one-shot ({bn_mode} BN, {metric})")

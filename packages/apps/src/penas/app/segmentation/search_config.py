@@ -75,7 +75,7 @@ class SegSearchConfig:
         d = {k: v for k, v in d.items() if k != "kind"}
         unknown = sorted(set(d) - {f.name for f in fields(cls)})
         if unknown:
-            from ..runs import RunError  # (runs imports configs, which imports this module)
+            from ..search.run_dir import RunError  # (run_dir imports configs, which imports this module)
 
             raise RunError(f"config: unknown segmentation search fields {unknown}")
         return cls(**d)
@@ -87,10 +87,10 @@ class SegSearchConfig:
         if self.space not in SPACES or not is_segmentation_space(self.space):
             segs = [n for n in SPACES.names() if is_segmentation_space(n)]
             raise ValueError(f"--seg-space: expected one of {', '.join(segs)}, got {self.space!r}")
-        from .search_strategies import SEG_STRATEGIES
+        from ..strategies import family_names
 
-        if self.strategy not in SEG_STRATEGIES:
-            raise ValueError(f"--strategy: segmentation search supports {', '.join(SEG_STRATEGIES.names())}, "
+        if self.strategy not in family_names("segmentation"):
+            raise ValueError(f"--strategy: segmentation search supports {', '.join(family_names('segmentation'))}, "
                              f"got {self.strategy!r}")
         parse_flops(self.max_flops)
         if not self.data:

@@ -1,6 +1,7 @@
-"""Scorers of the segmentation search (``penas-app search segmentation``); every score goes
-through :func:`~penas.estimators.scoring.cached_scores` into a :class:`~penas.estimators.store.ScoreStore`
-(:func:`scorer_scores`).
+"""Scorers of the segmentation search (``penas-app search segmentation``). Each is bound to the
+search session's roles as a multi-output estimator (:class:`ScorerColumns`), so every score goes
+through :func:`~penas.estimators.scoring.cached_scores` into a
+:class:`~penas.estimators.store.ScoreStore` (:class:`penas.app.search.session.SearchSession`).
 
 Scorers map canonical TopFormer config ids to raw scores (higher is better for all of them):
 
@@ -22,7 +23,7 @@ each score is written as soon as it is computed (a kill loses at most the arch i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,6 @@ from penas.estimators.base import Estimator, ScoreResult, StoredProvenance, conf
 from .search_config import SEG_PROXIES
 
 if TYPE_CHECKING:
-    from penas.estimators.store import ScoreStore
     from penas.spaces.topformer import TopFormerSpace
 
 #: Zero-cost proxies that give finite scores on TopFormer's dense [B,150,h,w] logits with
@@ -50,10 +50,10 @@ def file_sha256(path: str | Path) -> str:
 
 
 class _StoreKey(Estimator):
-    """One key of a scorer: the store name and config hash its scores are kept under."""
+    """One key of a scorer: the store name, config hash and direction of its scores."""
 
-    def __init__(self, space: Any, name: str, chash: str) -> None:
-        self.name, self._hash = name, chash
+    def __init__(self, space: Any, name: str, chash: str, higher_is_better: bool = True) -> None:
+        self.name, self._hash, self.higher_is_better = name, chash, bool(higher_is_better)
         super().__init__(space)
 
     @property
@@ -65,8 +65,10 @@ class _StoreKey(Estimator):
 
 
 class ScorerColumns(Estimator):
-    """A scorer (``keys``, ``config_hash(key)``, ``score_one(arch_id)``) as a multi-output
-    estimator, so its scores go through :func:`~penas.estimators.scoring.cached_scores`."""
+    """A scorer (``label``, ``keys``, ``config_hash(key)``, ``higher_is_better(key)``,
+    ``score_one(arch_id)``, ``describe()``) as a multi-output estimator named ``label``, so its
+    scores go through :func:`~penas.estimators.scoring.cached_scores` (one call of ``score_one``
+    per arch fills every key)."""
 
     multi_output = True
 
@@ -76,7 +78,11 @@ class ScorerColumns(Estimator):
         super().__init__(space)
 
     def columns(self) -> dict[str, Estimator]:
-        return {k: _StoreKey(self.space, k, self.scorer.config_hash(k)) for k in self.scorer.keys}
+        return {k: _StoreKey(self.space, k, self.scorer.config_hash(k), self.scorer.higher_is_better(k))
+                for k in self.scorer.keys}
+
+    def describe(self) -> str:
+        return str(self.scorer.describe())
 
     def score_columns(self, archs: Sequence[Any]) -> dict[str, ScoreResult]:
         ids = [self.space.arch_id(a) if isinstance(a, str) else self.space.format(a) for a in archs]
@@ -86,23 +92,6 @@ class ScorerColumns(Estimator):
 
     def _score_one(self, arch: Any) -> float:  # pragma: no cover - multi-output
         raise TypeError(f"{self.name}: a multi-output estimator; use score_columns")
-
-
-def scorer_scores(scorer: Any, ids: Sequence[str], store: ScoreStore, space: Any,
-                  on_progress: Callable[[str, int, int], None] | None = None) -> tuple[dict[str, np.ndarray], int]:
-    """``({key: raw scores aligned with ids}, archs computed)`` for each of ``scorer.keys``:
-    stored scores reused, the rest computed and stored arch by arch (a kill loses one arch)."""
-    from penas.estimators.scoring import cached_scores
-
-    seen = [0]
-
-    def progress(done: int, total: int) -> None:
-        seen[0] = total
-        if on_progress is not None and done:
-            on_progress(scorer.label, done, total)
-
-    table = cached_scores(ScorerColumns(space, scorer), ids, store, progress=progress, shard_size=1)
-    return {k: table[k].values for k in scorer.keys}, seen[0]
 
 
 @dataclass
@@ -181,8 +170,8 @@ class ZeroCostScorer:
             self._hashes[key] = self.estimator().for_proxy(key).config_hash
         return self._hashes[key]
 
-    def oriented(self, key: str, raw: np.ndarray) -> np.ndarray:
-        return self.estimator().for_proxy(key).oriented(raw)
+    def higher_is_better(self, key: str) -> bool:
+        return bool(self.estimator().for_proxy(key).higher_is_better)
 
     def score_one(self, arch_id: str) -> dict[str, float]:
         """``ZeroCostEstimator.score_arch`` on ``data.device``: a fresh build after
@@ -232,8 +221,8 @@ class SupernetMIoU:
     def config_hash(self, key: str) -> str:
         return config_hash(self.config())
 
-    def oriented(self, key: str, raw: np.ndarray) -> np.ndarray:
-        return np.asarray(raw, dtype=np.float64)
+    def higher_is_better(self, key: str) -> bool:
+        return True
 
     def describe(self) -> str:
         n = "all" if self.data.eval_images is None else str(self.data.eval_images)
@@ -304,5 +293,4 @@ class FinetuneMIoU(SupernetMIoU):
             super().describe()
 
 
-__all__ = ["SEG_PROXIES", "FinetuneMIoU", "ScorerColumns", "SegData", "SupernetMIoU", "ZeroCostScorer", "file_sha256",
-           "scorer_scores"]
+__all__ = ["SEG_PROXIES", "FinetuneMIoU", "ScorerColumns", "SegData", "SupernetMIoU", "ZeroCostScorer", "file_sha256"]

@@ -1,13 +1,23 @@
-"""Search strategies, registered by name in :data:`STRATEGIES`.
+"""Search strategies of both searches, registered by name in the one :data:`STRATEGIES`.
 
-=============  ==================================================================
-``random``     random search without replacement (budget = evaluations)
-``rea``        regularized evolution: population 20, tournament of 5, FIFO ageing
-``rea-seed``   the seed's REA ([PE] ``re_spos.sh``/``re_zc.sh``): population 20,
-               parent = best of the population, one mutation, FIFO ageing, 500 evals
-``pe-nas``     staged PE-NAS with explicit parameters (:class:`PENASParams`)
-``pe-nas-a``   Ours-A preset; ``pe-nas-b`` Ours-B; ``pe-nas-c`` Ours-C
-=============  ==================================================================
+The cell-space search (``penas-app search SPACE``) takes the plain names; the segmentation
+search (``penas-app search segmentation``) takes the names of its family, registered as
+``segmentation/<name>`` (its ``--strategy pe-nas-a`` is ``segmentation/pe-nas-a`` here;
+:func:`registry_name`, :func:`family_names`).
+
+=========================  ======================================================
+``random``                 random search without replacement (budget = evaluations)
+``rea``                    regularized evolution: population 20, tournament of 5, FIFO ageing
+``rea-seed``               the seed's REA ([PE] ``re_spos.sh``/``re_zc.sh``): population 20,
+                           parent = best of the population, one mutation, FIFO ageing, 500 evals
+``pe-nas``                 staged PE-NAS with explicit parameters (:class:`PENASParams`)
+``pe-nas-a``               Ours-A preset; ``pe-nas-b`` Ours-B; ``pe-nas-c`` Ours-C
+``segmentation/pe-nas-a``  the alternating PE-NAS-A of the TopFormer search (:mod:`.alternating`)
+``segmentation/random``    ``random`` over a pool of ``budget`` feasible random configs
+``segmentation/rea``       ``rea`` with feasible mutations
+=========================  ======================================================
+
+Each strategy declares the estimator roles it scores (:meth:`Strategy.roles`).
 """
 
 from __future__ import annotations
@@ -16,9 +26,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._registry import STRATEGIES
+from .alternating import AlternatingPENAS, AlternationParams
 from .base import AskTellStrategy, SearchContext, SearchOutcome, StageOutput, Strategy
 from .baselines import RandomSearch, RegularizedEvolution
 from .pe_nas import PENAS, PRESETS, PENASParams
+
+#: The search families; a family's strategies are registered as ``<family>/<name>`` (the cell
+#: search's under their plain names).
+FAMILIES = ("cell", "segmentation")
 
 # With a runtime budget (``runtime_budget_s``: charged training seconds) and no evaluation budget,
 # the evaluation count is only a safety cap.
@@ -67,20 +82,57 @@ for _name in PRESETS:
     STRATEGIES.register(_name)(_preset_factory(_name))
 
 
-def get_strategy(name: str, **kw: Any) -> Strategy:
-    """``STRATEGIES.create`` with only the keyword arguments the factory accepts."""
+@STRATEGIES.register("segmentation/pe-nas-a")
+def _alternating_pe_nas_a(rounds: int = 5, per_round: int = 500, proxies: Sequence[str] = AlternationParams.proxies,
+                          zc_quantile: float = 0.8, min_votes: int | None = None, finetune_topk: int = 3) -> Strategy:
+    return AlternatingPENAS(AlternationParams(rounds, per_round, tuple(proxies), zc_quantile, min_votes,
+                                              finetune_topk))
+
+
+# random search and REA serve the segmentation search as they are (its candidates and mutations
+# stay inside the FLOPs limit through the session's constraints)
+STRATEGIES.register("segmentation/random")(_random)
+STRATEGIES.register("segmentation/rea")(_rea)
+
+
+def registry_name(name: str, family: str = "cell") -> str:
+    """The registry name of ``--strategy name`` in search ``family``."""
+    if family not in FAMILIES:
+        raise ValueError(f"family: expected one of {', '.join(FAMILIES)}, got {family!r}")
+    return name if family == "cell" else f"{family}/{name}"
+
+
+def family_names(family: str = "cell") -> list[str]:
+    """The ``--strategy`` names of search ``family``, sorted."""
+    prefix = registry_name("", family)
+    if not prefix:
+        return [n for n in STRATEGIES.names() if "/" not in n]
+    return [n[len(prefix):] for n in STRATEGIES.names(prefix + "*")]
+
+
+def strategy_options(name: str) -> set[str]:
+    """The keyword options the factory of registry entry ``name`` takes."""
     import inspect
 
-    factory = STRATEGIES.get(name)
-    sig = inspect.signature(factory)
+    sig = inspect.signature(STRATEGIES.get(name))
     accepted = set(sig.parameters)
     if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
         accepted |= set(PENASParams.__dataclass_fields__)
-    kw = {k: v for k, v in kw.items() if k in accepted}
-    return STRATEGIES.create(name, **kw)
+    return accepted
+
+
+def get_strategy(name: str, /, family: str = "cell", **kw: Any) -> Strategy:
+    """``STRATEGIES.create`` of ``--strategy name`` in search ``family``, with only the keyword
+    arguments its factory accepts."""
+    key = registry_name(name, family)
+    accepted = strategy_options(key)
+    return STRATEGIES.create(key, **{k: v for k, v in kw.items() if k in accepted})
 
 
 __all__ = [
+    "FAMILIES",
+    "AlternatingPENAS",
+    "AlternationParams",
     "AskTellStrategy",
     "PENAS",
     "PENASParams",
@@ -92,5 +144,8 @@ __all__ = [
     "SearchOutcome",
     "StageOutput",
     "Strategy",
+    "family_names",
     "get_strategy",
+    "registry_name",
+    "strategy_options",
 ]

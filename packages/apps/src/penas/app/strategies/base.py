@@ -1,9 +1,12 @@
 """The strategy layer: what to evaluate next, separated from how scores are computed
 (estimators) and where they are kept (the run directory).
 
-A strategy only talks to a :class:`SearchContext`. The context (``penas.app.runs``) owns the
-estimators, the score caches, the cost accounting and the resumable stage outputs; a test can
-give a strategy any small context (see ``tests/app/test_strategies_*.py``).
+A strategy only talks to a :class:`SearchContext`. The context (the one search session of both
+searches, :class:`penas.app.search.session.SearchSession`) owns the estimators, the score caches,
+the constraints and the resumable stage outputs; a test can give a strategy any small context (see
+``tests/app/test_strategies_*.py``). A strategy declares the estimator roles it scores
+(:meth:`Strategy.roles`); the search binds an estimator to each of them, so nothing dispatches on
+the strategy's type.
 
 Two shapes of strategy exist:
 
@@ -58,7 +61,12 @@ class SearchOutcome:
 
 
 class SearchContext(Protocol):
-    """Everything a strategy may use (implemented by ``penas.app.runs.SearchRun``)."""
+    """Everything a strategy may use (implemented by :class:`penas.app.search.session.SearchSession`).
+
+    A session over a space with a sampler of feasible configs (the FLOPs-constrained TopFormer
+    search) also offers ``sampler`` (:class:`penas.app.search.constraints.FlopsSampler`); the
+    alternating search uses it.
+    """
 
     space: Space
     rng: np.random.Generator
@@ -92,16 +100,42 @@ class SearchContext(Protocol):
         """Run ``fn`` as a named stage, or load its stored output when resuming."""
         ...
 
+    def stage_rng(self, index: int) -> np.random.Generator:
+        """The RNG of stage ``index``: the same whether or not earlier stages were resumed."""
+        ...
+
+    def stage_outputs(self) -> list[StageOutput]:
+        """The outputs of the stages run (or loaded) so far, in order."""
+        ...
+
     def log(self, message: str) -> None: ...
 
 
 class Strategy(ABC):
-    """A search strategy. ``name`` is its registry name; ``params()`` its settings."""
+    """A search strategy. ``name`` is its registry name; ``params()`` its settings.
+
+    ``roles()`` names the estimator roles it scores (``"fitness"``, ``"zc:<proxy>"``,
+    ``"one_shot"``, ``"partial"``, ``"miou"``, ``"finetune"``): the search binds those its
+    configuration provides, and the strategy checks the optional ones with
+    :meth:`SearchContext.has_role`.
+    """
 
     name: str = ""
+    #: Whether every arch it evaluates is one of ``ctx.candidates()`` (random search): a fitness
+    #: ranked within that pool is then meaningful. Mutation-based strategies leave the pool.
+    evaluates_candidates_only: bool = False
 
     def params(self) -> dict[str, Any]:
         return {}
+
+    def roles(self) -> tuple[str, ...]:
+        """The estimator roles this strategy may score."""
+        return ()
+
+    def pool_size(self) -> int:
+        """How many candidates it takes from ``ctx.candidates()`` where the session samples the
+        candidate set itself (1: the strategy draws its own archs)."""
+        return 1
 
     @abstractmethod
     def run(self, ctx: SearchContext) -> SearchOutcome: ...
@@ -116,6 +150,9 @@ class AskTellStrategy(Strategy):
     """
 
     fitness_role = "fitness"
+
+    def roles(self) -> tuple[str, ...]:
+        return (self.fitness_role,)
 
     def __init__(self, budget: int, runtime_budget_s: float | None = None) -> None:
         if budget < 1:

@@ -16,6 +16,7 @@ class RandomSearch(AskTellStrategy):
     ``space.sample`` filtered by the constraints when the space cannot be enumerated."""
 
     name = "random"
+    evaluates_candidates_only = True
 
     def __init__(self, budget: int = 100, batch: int = 25, runtime_budget_s: float | None = None) -> None:
         super().__init__(budget, runtime_budget_s)
@@ -26,6 +27,9 @@ class RandomSearch(AskTellStrategy):
 
     def params(self) -> dict[str, Any]:
         return {"budget": self.budget, "batch": self.batch, "runtime_budget_s": self.runtime_budget_s}
+
+    def pool_size(self) -> int:
+        return self.budget
 
     def reset(self, ctx: SearchContext) -> None:
         self._ctx = ctx
@@ -71,6 +75,9 @@ class RegularizedEvolution(AskTellStrategy):
     def params(self) -> dict[str, Any]:
         return {"budget": self.budget, "population": self.population, "sample_size": self.sample_size,
                 "runtime_budget_s": self.runtime_budget_s}
+
+    def pool_size(self) -> int:
+        return self.population
 
     def reset(self, ctx: SearchContext) -> None:
         self._ctx = ctx

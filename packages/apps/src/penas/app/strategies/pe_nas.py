@@ -104,6 +104,10 @@ class PENAS(Strategy):
     def params(self) -> dict[str, Any]:
         return asdict(self.p)
 
+    def roles(self) -> tuple[str, ...]:
+        """The zero-cost vote's proxies, then the optional one-shot and partial-training stages."""
+        return (*self._roles(), "one_shot", "partial")
+
     # --- stages -------------------------------------------------------------------------
     def _roles(self) -> list[str]:
         return [zc_role(p) for p in self.p.proxies]

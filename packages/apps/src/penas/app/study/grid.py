@@ -108,7 +108,7 @@ def make_executor(spec: str, where: str = "study.yaml") -> Any:
 
 # --- supernet ---------------------------------------------------------------------------------
 def _train_config(cfg: StudyConfig) -> Any:
-    from .supernet import SupernetTrainConfig
+    from ..supernet.train import SupernetTrainConfig
 
     sn = cfg.supernet
     kw = {k: sn.overrides.get(k) for k in TRAIN_OVERRIDES}
@@ -156,7 +156,7 @@ def torchrun_command(cfg: StudyConfig, gpus: str = "$NGPUS") -> str:
 
 def train_supernet(cfg: StudyConfig, on_log: LogFn | None = None) -> tuple[list[str], int, str]:
     """``(checkpoints, steps trained by this call, data source)``; trains only what is missing."""
-    from .supernet import run_supernet_train
+    from ..supernet.train import run_supernet_train
 
     sn = cfg.supernet
     if sn.checkpoints:
@@ -187,7 +187,7 @@ def _one_shot_parallel(cfg: StudyConfig, space: Any, ids: list[str], checkpoints
     from penas.estimators.store import ScoreStore
     from penas.supernets.trainer import read_checkpoint
 
-    from .supernet import load_data
+    from ..supernet.train import load_data
 
     os_ = cfg.one_shot
     store = ScoreStore(cfg.store_path)
@@ -210,7 +210,7 @@ def run_one_shot(cfg: StudyConfig, space: Any, ids: list[str], checkpoints: list
                  ) -> tuple[list[StoreKey], int, str]:
     if executor is not None:
         return _one_shot_parallel(cfg, space, ids, checkpoints, executor)
-    from .supernet import SupernetEvalConfig, run_supernet_eval
+    from ..supernet.evaluate import SupernetEvalConfig, run_supernet_eval
 
     os_ = cfg.one_shot
     ecfg = SupernetEvalConfig(space=cfg.space, checkpoints=list(checkpoints), archs=cfg.archs,

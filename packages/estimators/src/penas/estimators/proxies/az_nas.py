@@ -1,10 +1,14 @@
 """AZ-NAS (Lee & Ham, CVPR 2024): expressivity, progressivity, trainability, complexity.
 
-Reference (``cvlab-yonsei/AZ-NAS``, NB201 ``ZeroShotProxy/compute_az_nas_score.py``, also in
-``ondratybl/VKDNW``): the network is re-initialised (Kaiming normal, fan-in, ReLU gain; biases 0;
-BN/GroupNorm affine 1/0), put in train mode (BN with batch statistics) and fed one batch of real
-training images (64 on NB201). ``extract_cell_features`` returns the stem output and every
-cell's output (18 maps on NB201). Then
+Reference (``cvlab-yonsei/AZ-NAS``, NB201 ``ZeroShotProxy/compute_az_nas_score.py`` driven by
+``NB201/tss_general.ipynb``; the same files in ``ondratybl/VKDNW``): the network is
+re-initialised (Kaiming normal, fan-in, ReLU gain; biases 0; BN/GroupNorm affine 1/0), put in
+train mode (BN with batch statistics) and fed one batch of **N(0, 1) inputs** of the batch's
+shape: on NB201 ``az_nas`` is not among the notebook's ``real_input_metrics`` (zico, snip, grasp,
+te_nas, gradsign), so ``compute_nas_score`` gets ``trainloader=None`` and draws
+``torch.randn([batch_size, 3, resolution, resolution])`` (the ImageNet search takes real images
+only with its ``--rand_input`` flag off). ``extract_cell_features`` returns the stem output and
+every cell's output (18 maps on NB201). Then
 
 * **expressivity** = sum over maps of the entropy of the normalised eigenvalues of the channel
   covariance of the ``[B*H*W, C]`` features (isotropy of the feature space);
@@ -19,11 +23,15 @@ cell's output (18 maps on NB201). Then
 All four are higher-is-better; the reference's training-free aggregation (the sum over the
 four of ``log(rank / N)``) lives in :mod:`penas.estimators.combination` (``az_nas``).
 
-Here the maps are taken by forward hooks at :func:`feature_taps`; the Kaiming re-init and the
-Rademacher draws use the context seed and the weights are restored afterwards. The probe is
-drawn per batch position, so trainability (a stochastic estimate) changes slightly when the
-samples are permuted (``order_invariant=False``); expressivity and progressivity do not. One forward
-and one gradient call per consecutive pair serve all three scores (cached in ``ctx.cache``).
+Here the maps are taken by forward hooks at :func:`feature_taps`; the Kaiming weights, then the
+Gaussian batch, then the Rademacher probes are drawn from one CPU generator seeded with the
+context seed (the real batch only fixes the shape), and the weights are restored afterwards.
+Feeding the real batch instead (as this module did before) is not the NB201 reference; on 40
+NASLib NB201 archs (one CIFAR-10 batch of 64, cifar10-valid) it gave progressivity a Spearman of
+-0.23 instead of +0.24 (expressivity +0.63 instead of +0.57, trainability +0.46 instead of
++0.43: within the spread of 40 archs). The scores do not depend on the order of the real batch;
+trainability keeps ``order_invariant=False`` (its probe is a stochastic estimate) conservatively.
+One forward and one gradient call per consecutive pair serve all three scores (``ctx.cache``).
 """
 
 from __future__ import annotations
@@ -133,8 +141,10 @@ def _az_pass(ctx: ProxyContext) -> dict[str, float]:
     try:
         with ctx.isolated():
             kaiming_init(ctx.model, gen)
+            # drawn on the CPU generator (the same numbers on every device), then moved
+            x = torch.randn(list(ctx.inputs.shape), generator=gen, dtype=ctx.inputs.dtype).to(ctx.inputs.device)
             with torch.enable_grad():
-                ctx.forward(ctx.inputs.clone())
+                ctx.forward(x)
                 expr = np.array([_entropy_of_covariance(_as_map(f)) for f in feats], dtype=np.float64)
                 pairs = []
                 for i in reversed(range(1, len(feats))):
@@ -153,19 +163,19 @@ def _az_pass(ctx: ProxyContext) -> dict[str, float]:
     return res
 
 
-@register_proxy("az_expressivity", modifies_weights=True)
+@register_proxy("az_expressivity", needs_data=False, modifies_weights=True)
 def az_expressivity(ctx: ProxyContext) -> float:
     """AZ-NAS expressivity: sum over block maps of the eigen-entropy of the channel covariance."""
     return _az_pass(ctx)["expressivity"]
 
 
-@register_proxy("az_progressivity", modifies_weights=True)
+@register_proxy("az_progressivity", needs_data=False, modifies_weights=True)
 def az_progressivity(ctx: ProxyContext) -> float:
     """AZ-NAS progressivity: the smallest increase of expressivity between consecutive block maps."""
     return _az_pass(ctx)["progressivity"]
 
 
-@register_proxy("az_trainability", modifies_weights=True, order_invariant=False)
+@register_proxy("az_trainability", needs_data=False, modifies_weights=True, order_invariant=False)
 def az_trainability(ctx: ProxyContext) -> float:
     """AZ-NAS trainability: mean over block pairs of -s - 1/s + 2, s = top singular value of the
     block Jacobian estimated with a Rademacher probe (NaN where a block passes gradients unchanged)."""

@@ -248,10 +248,14 @@ class ProxyContext:
 
             def relu_hook(mod: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
                 calls["n"] += 1
-                if "relu_codes" in needs:
-                    K[...] += sign_agreement(inp[0])
-                if "relu_patterns" in needs and inp[0].dim() == 4:  # SWAP hooks ReLUs of 4-D inputs
-                    words.append(pack_neuron_patterns(inp[0]))
+                nwot = "relu_codes" in needs
+                swap = "relu_patterns" in needs and inp[0].dim() == 4  # SWAP hooks ReLUs of 4-D inputs
+                if nwot or swap:
+                    c = sign_codes(inp[0])  # once for both: nwot's K and SWAP's patterns
+                    if nwot:
+                        K[...] += codes_agreement(c)
+                    if swap:
+                        words.append(pattern_words(c))
 
             for m in self.model.modules():
                 if _is_relu(m):
@@ -319,22 +323,28 @@ class ProxyContext:
     def _ntk(self, out: torch.Tensor) -> np.ndarray:
         """TE-NAS's NTK: per sample i the gradient of ``sum(out[i])`` with respect to every
         parameter whose name contains ``weight`` (BN weights included), through the batch graph
-        (train-mode BN couples the samples); ``NTK = G G^T``. One batched backward
-        (``is_grads_batched``) instead of the reference's B backward calls: the same gradients.
-        The graph is kept: the loss backward of the other products may follow on it."""
+        (train-mode BN couples the samples); ``NTK = G G^T``. As the reference, one backward of
+        the batch graph per sample (B calls): train-mode BN makes each of them a full-batch
+        backward, so batching them (``is_grads_batched``) saves no work -- on CPU it was up to 2x
+        slower and holds B copies of every activation gradient. The rows are kept in float32,
+        the products summed in float64. The graph is kept for the loss backward that may follow."""
         params = [p for n, p in self.model.named_parameters() if "weight" in n]
         for p in params:
             p.requires_grad_(True)
         b = out.shape[0]
-        eye = torch.eye(b, dtype=out.dtype, device=out.device)
-        sel = eye.view(b, b, *([1] * (out.dim() - 1))).expand(b, *out.shape)
-        gs = torch.autograd.grad(out, params, grad_outputs=sel, is_grads_batched=True, retain_graph=True,
-                                 allow_unused=True)
+        rows = []
+        sel = torch.zeros_like(out)
+        for i in range(b):
+            sel.zero_()
+            sel[i] = 1.0
+            gs = torch.autograd.grad(out, params, grad_outputs=sel, retain_graph=True, allow_unused=True)
+            flat = [g.reshape(-1) for g in gs if g is not None]
+            rows.append(torch.cat(flat) if flat else out.new_zeros(1))
+        g_all = torch.stack(rows)
         ntk = torch.zeros((b, b), dtype=torch.float64, device=out.device)
-        for g in gs:
-            if g is not None:
-                gf = g.reshape(b, -1).to(torch.float64)
-                ntk += gf @ gf.t()
+        for chunk in torch.split(g_all, 1 << 16, dim=1):  # float64 products without a float64 copy of G
+            c = chunk.to(torch.float64)
+            ntk += c @ c.t()
         return ntk.cpu().numpy()
 
     @staticmethod
@@ -357,23 +367,51 @@ class ProxyContext:
         return fwd
 
 
-def sign_agreement(x: torch.Tensor) -> np.ndarray:
-    """``[B, B]`` counts of units where two samples' pre-activations share a sign (NASWOT's K).
+def sign_codes(x: torch.Tensor) -> torch.Tensor:
+    """``[B, units]`` float32 binary codes ``x > 0`` (every element of one sample is a unit)."""
+    return (x.detach().reshape(x.shape[0], -1) > 0).to(torch.float32)
 
-    With binary codes c: ``c c^T + (1-c)(1-c)^T = 2 c c^T - s_i - s_j + D`` (s = row sums);
-    the entries are integer counts, exact in float32 below 2**24.
+
+def codes_agreement(c: torch.Tensor) -> np.ndarray:
+    """``[B, B]`` counts of units where two samples' codes agree (NASWOT's K).
+
+    ``c c^T + (1-c)(1-c)^T = 2 c c^T - s_i - s_j + D`` (s = row sums); the entries are integer
+    counts, exact in float32 below 2**24.
     """
-    c = (x.detach().reshape(x.shape[0], -1) > 0).to(torch.float32)
     s = c.sum(1)
     k = 2.0 * (c @ c.t()) - s[:, None] - s[None, :] + float(c.shape[1])
     return k.to(torch.float64).cpu().numpy()
 
 
-def pack_neuron_patterns(x: torch.Tensor) -> np.ndarray:
-    """Per unit (every element of one sample), its sign pattern across the batch packed into
-    bytes (bit i = sample i is active): ``[units, ceil(B/8)]`` uint8."""
-    codes = (x.detach().reshape(x.shape[0], -1) > 0).cpu().numpy()
-    return np.ascontiguousarray(np.packbits(codes, axis=0).T)
+def sign_agreement(x: torch.Tensor) -> np.ndarray:
+    """``[B, B]`` counts of units where two samples' pre-activations share a sign (NASWOT's K)."""
+    return codes_agreement(sign_codes(x))
+
+
+_WORD_CHUNKS = ((0, 24), (24, 48), (48, 64))  # rows of a 64-bit word summed exactly in float32
+
+
+def pattern_words(c: torch.Tensor) -> np.ndarray:
+    """Per unit, its code pattern across the batch as ``ceil(B/64)`` 64-bit words (bit i of word
+    w = sample 64w + i is active), returned as ``[units, 8 * ceil(B/64)]`` uint8 bytes.
+
+    Each word is assembled from chunks of at most 24 samples, ``2**arange(24) @ codes``: every
+    partial sum is an integer below 2**24, so the float32 products are exact in any summation
+    order (one pass over the codes instead of a bit-packing of a ``[B, units]`` bool array).
+    """
+    b, n = c.shape
+    words = []
+    for w0 in range(0, b, 64):
+        key = torch.zeros(n, dtype=torch.int64, device=c.device)
+        for lo, hi in _WORD_CHUNKS:
+            part = c[w0 + lo : w0 + hi]
+            if part.shape[0] == 0:
+                break
+            pw = torch.pow(2.0, torch.arange(part.shape[0], dtype=torch.float32, device=c.device))
+            key |= (pw @ part).to(torch.int64) << lo
+        words.append(key)
+    keys = torch.stack(words, 1).cpu().numpy()
+    return np.ascontiguousarray(keys).view(np.uint8).reshape(n, 8 * len(words))
 
 
 def count_distinct_rows(words: list[np.ndarray]) -> int:

@@ -1,13 +1,24 @@
 """GradSign (Zhang & Jia, ICLR 2022): agreement of per-sample gradient signs.
 
-Reference (``cmu-catalyst/GradSign``; the NB201 port in ``ondratybl/VKDNW``
-``ZeroShotProxy/compute_gradsign_score.py``): train mode, one batch of real images; every
-sample is forwarded **on its own** (a batch of one, so train-mode BN normalises with that
-sample's statistics) and its cross-entropy gradient with respect to every Conv2d/Linear weight
-is taken (a weight without gradient counts as 0). The score is the mean over all weights of
-``|sum_i sign(g_i)|``. Higher is better (more samples agree on each weight's direction).
+Paper, Algorithm 1: with g[i, k] = sign of the k-th weight's gradient of sample i's loss at the
+initialisation, the score is ``tau = sum_k |sum_i g[i, k]|`` -- a **sum** over all weights.
 
-Here the B single-sample passes run inside :meth:`ProxyContext.isolated` (BN running statistics
+Reference (``cmu-catalyst/GradSign``): the Spearman experiments of the paper run the
+``grad_conflict`` measure of its zero-cost-nas port (``zero-cost-nas-code/foresight/pruners/
+measures/grad_conflict.py``, results read by ``zero-cost-nas-code/gs.py`` from
+``201_results_batch_128/sum/``): train mode, one batch of real images (128 there; the batch of
+the protocol here), every sample forwarded **on its own** (a batch of one, so train-mode BN
+normalises with that sample's statistics), its cross-entropy gradient taken with respect to every
+Conv2d/Linear weight (a weight without gradient counts as 0) and the score is
+``np.nansum(|sum_i sign(g_i)|)``. Higher is better.
+
+What differs from other copies: the stand-alone ``zero-cost-nas-code/gradsign.py`` and the
+AZ-NAS/VKDNW port (``ondratybl/VKDNW`` ``NB201/ZeroShotProxy/compute_gradsign_score.py``) take
+the **mean** over weights instead of the sum. The mean divides by the weight count, which on
+NB201 turns the ranking upside down (Spearman -0.21 vs +0.75 for the sum on 40 NASLib archs,
+one CIFAR-10 batch of 64); the paper's definition and its own experiments use the sum, as here.
+
+The B single-sample passes run inside :meth:`ProxyContext.isolated` (BN running statistics
 restored afterwards); the sum over samples makes the score independent of the sample order.
 """
 
@@ -21,7 +32,7 @@ from .context import ProxyContext, ProxyUndefined
 
 @register_proxy("gradsign")
 def gradsign(ctx: ProxyContext) -> float:
-    """GradSign: mean over Conv2d/Linear weights of |sum over samples of sign(per-sample gradient)|."""
+    """GradSign: sum over Conv2d/Linear weights of |sum over samples of sign(per-sample gradient)|."""
     targets = ctx.require_targets()
     total: list[torch.Tensor] | None = None
     with ctx.isolated():
@@ -39,5 +50,4 @@ def gradsign(ctx: ProxyContext) -> float:
             total = signs if total is None else [t + s for t, s in zip(total, signs, strict=True)]
     if not total:
         return float("nan")
-    n = sum(t.numel() for t in total)
-    return float(sum(t.abs().to(torch.float64).sum() for t in total) / n)
+    return float(sum(t.abs().to(torch.float64).sum() for t in total))

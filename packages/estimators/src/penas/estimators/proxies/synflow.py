@@ -1,12 +1,22 @@
 """SynFlow (data-free): ``synflow`` (BN off), ``synflow_bn`` (BN on) and ``log_synflow``.
 
-As in foresight: every state tensor is replaced by its absolute value, the net is cast to
-float64, an all-ones ``[1, C, H, W]`` float64 input is pushed through (train mode), and
-``sum(output)`` is backpropagated. Score = sum over Conv2d/Linear weights of ``|W * g|``.
-Here the abs/float64 state is undone in place by the context (no copy of the module).
+References: Tanaka et al. (NeurIPS 2020); ``SamsungLabs/zero-cost-nas``
+``foresight/pruners/measures/synflow.py`` (registered as ``synflow`` with ``bn=False``: the
+measure runs on a copy whose BatchNorm forwards are the identity) and NASLib's
+``measures/synflow.py`` (the same function registered twice, ``synflow`` with ``bn=False`` and
+``synflow_bn`` with ``bn=True``). As there: every state tensor is replaced by its absolute
+value, the net is cast to float64, an all-ones ``[1, C, H, W]`` float64 input is pushed through
+(train mode), and ``sum(output)`` is backpropagated. Score = sum over Conv2d/Linear weights of
+``|W * g|``. Here the abs/float64 state is undone in place by the context (no copy of the module).
 
-``synflow_bn`` is undefined (NaN) when a train-mode BatchNorm sees a single value per channel
-(the batch of one at 1x1 resolution, e.g. TopFormer's token branch at small inputs).
+``synflow_bn`` keeps BatchNorm in train mode on that single all-ones sample, so every BN
+rescales each channel to zero mean and unit variance over the spatial positions of one constant
+image (whose maps vary only through the zero padding at the borders): the path magnitudes that
+SynFlow accumulates are normalised away at every BN. That is why SynFlow's authors and
+zero-cost-nas turn BN off, and a low correlation (Spearman +0.19 on 40 NASLib NB201 archs, +0.10 on the
+bench's 86) is what the reference measure gives, not a porting error. It is undefined (NaN) when
+a train-mode BatchNorm sees a single value per channel (the batch of one at 1x1 resolution,
+e.g. TopFormer's token branch at small inputs).
 
 ``log_synflow`` is the natural log of the ``synflow`` sum. It is computed as
 ``logsumexp(log|W| + log|g|)`` over all elements in float64, so it stays finite when the

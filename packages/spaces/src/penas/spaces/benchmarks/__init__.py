@@ -51,20 +51,14 @@ Nothing is read at import time.
 
 from __future__ import annotations
 
-from .importers import (
-    IMPORTERS,
-    NASLIB_NB201_VALID_DATASET,
-    detect_kind,
-    import_csv,
-    import_json,
-    import_macro_json,
-    import_naslib_json,
-    import_nb201_table,
-    import_nds,
-    load_score_file,
-    nb201_arch_strings,
-)
+from .csv_json_import import import_csv, import_json
+from .importers import IMPORTERS, detect_kind
 from .integrity import StoreCorruptError, verify_store
+from .macro_import import import_macro_json
+from .naslib_import import import_naslib_json
+from .nb201_import import NASLIB_NB201_VALID_DATASET, import_nb201_table, nb201_arch_strings
+from .nds_import import import_nds
+from .score_files import load_score_file
 from .sources import BENCHMARK_SOURCES, BenchmarkSource, RawFile, get_source, list_sources
 from .store import (
     GT_SOURCES,

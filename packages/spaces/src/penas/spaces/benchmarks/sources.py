@@ -164,48 +164,48 @@ NB101_NASLIB = RawFile(
 
 @BENCHMARK_SOURCES.register("nb201")
 def _nb201_source() -> BenchmarkSource:
-    from . import importers
+    from . import nb201_import
 
     return BenchmarkSource(
         "nb201",
         "NAS-Bench-201 / NATS-tss: test_acc & params (3 datasets), 27 HELP latency devices, NASLib valid_acc/flops sample",
         (NB201_TABLE, NB201_LATENCY, NB201_NASLIB) + _freerea_files(),
-        importers.build_nb201,
-        importers.nb201_ready,
+        nb201_import.build_nb201,
+        nb201_import.nb201_ready,
     )
 
 
 @BENCHMARK_SOURCES.register("nasbench_macro")
 def _macro_source() -> BenchmarkSource:
-    from . import importers
+    from . import macro_import
 
     return BenchmarkSource(
         "nasbench_macro",
         "NAS-Bench-Macro (CIFAR-10): test_acc (mean of 3 runs), runs, std, params, flops for all 6,561 keys",
         (MACRO_JSON,),
-        importers.build_macro,
+        macro_import.build_macro,
     )
 
 
 @BENCHMARK_SOURCES.register("darts")
 def _nb301_source() -> BenchmarkSource:
-    from . import importers
+    from . import naslib_import
 
     return BenchmarkSource(
         "darts",
         "NAS-Bench-301 sample (NASLib, 500 DARTS archs): valid_acc, params, flops on cifar10",
         (NB301_NASLIB,),
-        importers.build_nb301_sample,
+        naslib_import.build_nb301_sample,
     )
 
 
 @BENCHMARK_SOURCES.register("nb101")
 def _nb101_source() -> BenchmarkSource:
-    from . import importers
+    from . import naslib_import
 
     return BenchmarkSource(
         "nb101",
         "NAS-Bench-101 sample (NASLib, 500 archs): valid_acc, params, flops on cifar10",
         (NB101_NASLIB,),
-        importers.build_nb101_sample,
+        naslib_import.build_nb101_sample,
     )

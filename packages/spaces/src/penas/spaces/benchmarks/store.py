@@ -223,7 +223,7 @@ def _ids_outdated(bench: Benchmark) -> bool:
         return False
     if "imported" in bench.meta:  # never drop a user's imports silently
         return False
-    from .importers import space_key_converter
+    from .naslib_import import space_key_converter
 
     return space_key_converter(bench.space) is not None
 

@@ -73,7 +73,7 @@ def _ce(model: nn.Module) -> Any:
 
 def train_partial(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], epochs: int,
                   recipe: PartialRecipe, checkpoint: str | os.PathLike[str] | None = None,
-                  meta: dict[str, Any] | None = None) -> int:
+                  meta: dict[str, Any] | None = None, device: str | torch.device | None = None) -> int:
     """Train ``model`` to ``epochs`` epochs in total, resuming from ``checkpoint`` when it holds an
     earlier (or the same) epoch, and write the checkpoint afterwards.
 
@@ -91,18 +91,25 @@ def train_partial(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.
         Per-arch checkpoint file (None: no resume, nothing written).
     meta : dict, optional
         Plain values stored with the checkpoint (e.g. the arch id).
+    device : str or torch.device, optional
+        Where to train (``model`` is moved there; batches follow step by step; AMP on CUDA).
+        Checkpoints always load to the CPU first, so a CPU run resumes a CUDA one and back.
 
     Returns
     -------
     int
         The epochs trained by this call.
     """
+    dev = torch.device(device) if device is not None else None
+    if dev is not None:
+        model.to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                           weight_decay=recipe.weight_decay, nesterov=recipe.nesterov and recipe.momentum > 0)
     data = ShuffledBatches(batches, recipe.seed)
     spe = len(data)
     loop = TrainLoop(model, opt, _ce(model), steps_per_epoch=spe, total_steps=epochs * spe,
-                     schedule=LRSchedule("cosine", recipe.t_max, by_epoch=True), grad_clip=recipe.grad_clip)
+                     schedule=LRSchedule("cosine", recipe.t_max, by_epoch=True), grad_clip=recipe.grad_clip, device=dev,
+                     amp=dev is not None and dev.type == "cuda")
     path = Path(checkpoint) if checkpoint is not None else None
     caller_rng = rng_state()
     try:
@@ -127,11 +134,17 @@ def train_partial(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> float:
-    """Top-1 accuracy (%) of ``model`` in eval mode over ``batches`` (NaN without samples)."""
+def accuracy(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.Tensor]],
+             device: str | torch.device | None = None) -> float:
+    """Top-1 accuracy (%) of ``model`` in eval mode over ``batches`` (NaN without samples), on
+    ``device`` (default: where the model's first parameter is)."""
     model.eval()
+    if device is None:
+        p = next(model.parameters(), None)
+        device = p.device if p is not None else "cpu"
     correct = total = 0
     for x, y in batches:
-        correct += int((final_logits(model(x)).argmax(1) == y).sum())
+        y = y.to(device)
+        correct += int((final_logits(model(x.to(device))).argmax(1) == y).sum())
         total += int(y.numel())
     return 100.0 * correct / total if total else math.nan

@@ -1,0 +1,122 @@
+"""The cost a search is charged, recomputed from its stage records (so it survives a resume).
+
+* ``archs_fully_evaluated``: distinct archs scored by a ground-truth lookup (``oracle``; one
+  full training each) or by partial training (at least one epoch);
+* ``epochs``: training epochs those evaluations stand for (partial training: the highest
+  epoch an arch reached; a GT lookup: the space's full schedule);
+* ``charged_runtime_s``: training seconds those evaluations stand for, per stage and in total, where
+  the ground truth predicts a runtime (the NB301 surrogate for ``darts``): a partial-training stage
+  is charged the surrogate's runtime to its epoch (``runtime_cost_s`` of the partial-training
+  estimator), a GT lookup the full training's runtime; ``None`` where no runtime is known;
+* CPU (``time.process_time``) and wall seconds per stage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .run_dir import StageRecord
+from .session import Binding, SearchSession
+
+# Full training schedule (epochs) behind one ground-truth number, per benchmark space.
+FULL_EPOCHS: dict[str, int] = {"nb201": 200, "nasbench_macro": 50, "darts": 100, "nb101": 108}
+
+
+def accounting(session: SearchSession) -> dict[str, Any]:
+    """The charged cost of ``session``'s stages (see the module docs)."""
+    full = FULL_EPOCHS.get(session.space.name)
+    epochs_by_arch: dict[str, int] = {}
+    gt_archs: set[str] = set()
+    for rec in session.stages:
+        for key, m in rec.output.scores.items():
+            role, _, ep = key.partition("@")
+            b = session.bindings.get(role)
+            if b is None:
+                continue
+            if b.cost_kind == "epochs" and ep:
+                for a in m:
+                    epochs_by_arch[a] = max(epochs_by_arch.get(a, 0), int(ep))
+            elif b.cost_kind == "gt":
+                gt_archs.update(m)
+    evaluated = set(epochs_by_arch) | gt_archs
+    epochs = sum(epochs_by_arch.values()) + (len(gt_archs) * full if full else 0)
+    runtime = _runtime_by_stage(session)
+    known = [r for r in runtime if r is not None]
+    return {
+        "archs_fully_evaluated": len(evaluated),
+        "archs_trained_partially": len(epochs_by_arch),
+        "gt_lookups": len(gt_archs),
+        "epochs": epochs,
+        "full_training_epochs": full,
+        "full_training_equivalents": (epochs / full) if full else None,
+        "charged_runtime_s": float(sum(known)) if known else None,
+        "cpu_s": sum(r.cpu_s for r in session.stages),
+        "wall_s": sum(r.wall_s for r in session.stages),
+        "stages": [
+            {"name": r.name, "kept": len(r.output.kept), "cpu_s": round(r.cpu_s, 3), "wall_s": round(r.wall_s, 3),
+             "resumed": r.resumed, "fidelity": r.fidelity, "epochs": ep, "charged_runtime_s": rt}
+            for r, ep, rt in zip(session.stages, _epochs_by_stage(session), runtime, strict=True)
+        ],
+    }
+
+
+def _charged_roles(session: SearchSession, rec: StageRecord) -> list[tuple[Binding, str, str, dict[str, float]]]:
+    """(binding, role, epoch text, scores) of the charged roles a stage scored."""
+    out = []
+    for key, m in rec.output.scores.items():
+        role, _, ep = key.partition("@")
+        b = session.bindings.get(role)
+        if b is not None and (b.cost_kind == "gt" or (b.cost_kind == "epochs" and ep)):
+            out.append((b, role, ep, m))
+    return out
+
+
+def _epochs_by_stage(session: SearchSession) -> list[int]:
+    """Training epochs each stage added (partial training: beyond an arch's earlier epochs)."""
+    full = FULL_EPOCHS.get(session.space.name) or 0
+    reached: dict[str, int] = {}
+    gt: set[str] = set()
+    out = []
+    for rec in session.stages:
+        n = 0
+        for b, _, ep, m in _charged_roles(session, rec):
+            if b.cost_kind == "gt":
+                n += full * len(set(m) - gt)
+                gt.update(m)
+                continue
+            for a in m:
+                n += max(0, int(ep) - reached.get(a, 0))
+                reached[a] = max(reached.get(a, 0), int(ep))
+        out.append(n)
+    return out
+
+
+def _runtime_by_stage(session: SearchSession) -> list[float | None]:
+    """Training runtime (s) each stage charged: a partial-training stage on a surrogate GT the
+    estimator's ``runtime_cost_s`` growth over the archs it scored, a GT lookup the full training's
+    runtime of each new arch; ``None`` where no runtime is known (recomputed from the stage files)."""
+    epochs: dict[str, list[int]] = {}
+    gt: set[str] = set()
+    out: list[float | None] = []
+    for rec in session.stages:
+        charged: float | None = None
+        for b, role, ep, m in _charged_roles(session, rec):
+            if b.cost_kind == "gt":
+                new = sorted(set(m) - gt)
+                rt = session.gt_runtime(new)
+                if rt is not None:
+                    gt.update(new)
+                    charged = (charged or 0.0) + float(np.nansum(rt))
+            elif session.surrogate_runtime(role):
+                est = session.estimator(role)
+                before = est.runtime_cost_s({a: epochs[a] for a in m if a in epochs})
+                for a in m:
+                    epochs.setdefault(a, []).append(int(ep))
+                charged = (charged or 0.0) + est.runtime_cost_s({a: epochs[a] for a in m}) - before
+        out.append(charged)
+    return out
+
+
+__all__ = ["FULL_EPOCHS", "accounting"]
