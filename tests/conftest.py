@@ -32,6 +32,32 @@ def bench_root() -> Path:
     return root
 
 
+@pytest.fixture
+def real_cifar(bench_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The benchmark root with real CIFAR-10 (``.npy``) under it, as ``PENAS_DATA``; skips without it."""
+    if not (bench_root / "cifar10" / "train_images.npy").is_file():
+        pytest.skip("real CIFAR-10 (.npy) not found under the shared benchmarks")
+    monkeypatch.setenv("PENAS_DATA", str(bench_root))
+    return bench_root
+
+
+@pytest.fixture(scope="session")
+def bench_module():
+    """``load(name)``: import the ``tools/bench/<name>.py`` script as a module."""
+    import importlib
+
+    bench = str(REPO / "tools" / "bench")
+
+    def load(name: str):
+        sys.path.insert(0, bench)
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.remove(bench)
+
+    return load
+
+
 def tree_state(root: Path) -> dict[str, tuple[int, int]]:
     """``{relative path: (size, mtime_ns)}`` of every file and directory under ``root``."""
     out: dict[str, tuple[int, int]] = {}

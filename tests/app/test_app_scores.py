@@ -15,10 +15,7 @@ ARCHS = [
 
 
 @pytest.fixture
-def real(bench_root, monkeypatch, tmp_path):
-    if not (bench_root / "cifar10" / "train_images.npy").is_file():
-        pytest.skip("real CIFAR-10 (.npy) not found under the shared benchmarks")
-    monkeypatch.setenv("PENAS_DATA", str(bench_root))
+def real(real_cifar, monkeypatch, tmp_path):
     monkeypatch.setenv("PENAS_CACHE", str(tmp_path / "cache"))
     return tmp_path
 

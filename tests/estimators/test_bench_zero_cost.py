@@ -8,32 +8,20 @@ per-sample passes, the NTK -- stays quick); skipped without the shared data.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "tools" / "bench"
-
 
 @pytest.fixture(scope="module")
-def zc():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("zero_cost")
-    finally:
-        sys.path.remove(str(BENCH))
+def zc(bench_module):
+    return bench_module("zero_cost")
 
 
 @pytest.fixture
-def real(bench_root, monkeypatch):
-    if not (bench_root / "cifar10" / "train_images.npy").is_file():
-        pytest.skip("real CIFAR-10 (.npy) not found under the shared benchmarks")
-    monkeypatch.setenv("PENAS_DATA", str(bench_root))
-    return bench_root
+def real(real_cifar):
+    return real_cifar
 
 
 def test_distinct_proxies_drop_aliases_only(zc):

@@ -24,12 +24,9 @@ PROXIES = ["l2_norm", "params"]
 
 
 @pytest.fixture
-def real(bench_root, monkeypatch, tmp_path):
-    if not (bench_root / "cifar10" / "train_images.npy").is_file():
-        pytest.skip("real CIFAR-10 (.npy) not found under the shared benchmarks")
-    monkeypatch.setenv("PENAS_DATA", str(bench_root))
+def real(real_cifar, monkeypatch, tmp_path):
     monkeypatch.setenv("PENAS_CACHE", str(tmp_path / "cache"))
-    return bench_root
+    return real_cifar
 
 
 @pytest.fixture
@@ -187,3 +184,25 @@ def test_bad_build_inputs_fail_before_work(real, tmp_path):
             build_table("nb201", args.pop("archs"), args.pop("proxies"), store=db, out=tmp_path / "o", **args)
         assert needle in _one_line(e)
         assert not db.exists()
+
+
+def test_shipped_nasbench_macro_table(monkeypatch, tmp_path):
+    from penas.estimators.score_tables import PACKAGE_TABLES, known_tables, load_table
+    from penas.spaces import get_space
+
+    monkeypatch.setenv("PENAS_CACHE", str(tmp_path))  # only the package's tables
+    if not (PACKAGE_TABLES / "nasbench_macro_zc.csv.gz").is_file():
+        pytest.skip("the NAS-Bench-Macro table is not shipped in this checkout")
+    assert known_tables()["nasbench_macro_zc"].parent == PACKAGE_TABLES
+    tab = load_table("nasbench_macro_zc")
+    space = get_space("nasbench_macro")
+    assert tab.arch_ids == [space.format(a) for a in space.enumerate()]  # all 6,561 ids
+    assert tab.meta["fill_isomorphs"] and tab.meta["n_scored"] == 3969
+    for c in tab.columns:
+        prov = tab.provenance(c)
+        assert prov["proxy"] == c and prov["protocol"] == "zero-cost-nas" and len(prov["batch_fingerprint"]) == 64
+        assert np.isfinite(tab.columns[c]).all()
+    for i in (0, 1234, 6560):  # the closed-form parameter count of the space
+        assert tab.columns["params"][i] == space.params(space.parse(tab.arch_ids[i]))
+    iso = space.format(space.canonical(space.parse("00000001")))  # '00000010' builds the same net
+    assert tab.as_dict("nwot")["00000001"] == tab.as_dict("nwot")[iso]

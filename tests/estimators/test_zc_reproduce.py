@@ -6,33 +6,21 @@ the real CIFAR-10 training set; skipped without the shared data.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
-BENCH = Path(__file__).resolve().parents[2] / "tools" / "bench"
-
 
 @pytest.fixture(scope="module")
-def zr():
-    sys.path.insert(0, str(BENCH))
-    try:
-        yield importlib.import_module("zc_reproduce")
-    finally:
-        sys.path.remove(str(BENCH))
+def zr(bench_module):
+    return bench_module("zc_reproduce")
 
 
 @pytest.fixture
-def real(bench_root, monkeypatch):
-    if not (bench_root / "cifar10" / "train_images.npy").is_file():
-        pytest.skip("real CIFAR-10 (.npy) not found under the shared benchmarks")
-    monkeypatch.setenv("PENAS_DATA", str(bench_root))
-    return bench_root
+def real(real_cifar):
+    return real_cifar
 
 
 def test_bootstrap_statistics_match_scipy(zr):

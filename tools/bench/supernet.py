@@ -117,7 +117,7 @@ def main() -> None:
         opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
         pos = iter(range(10**9))
 
-        def standalone_step() -> None:
+        def standalone_step(net=net, opt=opt, pos=pos) -> None:
             i = next(pos) % (a.steps + 1)
             xb, yb = x[i * a.batch:(i + 1) * a.batch], y[i * a.batch:(i + 1) * a.batch]
             opt.zero_grad(set_to_none=True)
@@ -133,7 +133,7 @@ def main() -> None:
             alone.append(_timed(standalone_step, a.batch, a.steps))
 
         @torch.no_grad()
-        def plain_forward() -> None:
+        def plain_forward(net=net) -> None:
             net.eval()
             for xb, _ in recal + eval_batches:
                 net(xb)

@@ -104,6 +104,14 @@ def open_store(path: str | os.PathLike[str], option: str, *, readonly: bool = Fa
         raise ValueError(f"{option}: {e}") from None
 
 
+def check_space(name: str, where: str = "") -> None:
+    """A registered space name (one-line error listing the known ones); ``where`` prefixes the message."""
+    from penas.spaces import SPACES
+
+    if name not in SPACES:
+        raise ValueError(f"{where}space: unknown space {name!r}; expected one of: {', '.join(SPACES.names())}")
+
+
 def positive(value: int | float | None, option: str, *, minimum: int | float = 1) -> None:
     """``value`` is None or at least ``minimum``."""
     if value is not None and not (value >= minimum):

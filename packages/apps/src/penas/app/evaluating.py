@@ -19,6 +19,7 @@ import numpy as np
 from penas.estimators.simple import OracleEstimator
 from penas.spaces.candidates import select_candidates
 
+from . import checks
 from .configs import EvaluateConfig, parse_pairs, takes_zero_cost_options, zc_cfg
 
 
@@ -64,10 +65,9 @@ def estimator_for(cfg: EvaluateConfig, space: Any, name: str) -> Any:
 def run_evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     from penas.estimators.store import ScoreStore
     from penas.metrics import criteria_report
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space)
     if not cfg.estimators:
         raise ValueError("--estimators: expected at least one estimator name")
     files = parse_pairs(cfg.score_file, "--score-file")

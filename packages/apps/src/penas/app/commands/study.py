@@ -103,13 +103,12 @@ def analyze_bias(
 
 def _validate_zero_shot(cfg: ZeroShotConfig) -> None:
     """``zero-shot`` options before anything is built or stored (one-line errors)."""
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
 
     from .. import checks
     from ..evaluating import select_archs
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space)
     checks.check_proxies(cfg.proxies, "--proxies")
     checks.positive(cfg.batch_size, "--batch-size")
     checks.positive(cfg.chunk, "--chunk")
@@ -124,13 +123,12 @@ def _validate_zero_shot(cfg: ZeroShotConfig) -> None:
 
 def _validate_bias(cfg: BiasConfig) -> None:
     """``analyze bias`` options before anything is read or written (one-line errors)."""
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
 
     from .. import checks
     from ..configs import parse_pairs
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space)
     checks.positive(cfg.min_archs, "--min-archs", minimum=2)
     files = parse_pairs(cfg.score_file, "--score-file")
     if cfg.store is None and not files:
@@ -146,13 +144,12 @@ def _validate_bias(cfg: BiasConfig) -> None:
 def _validate_study(cfg, where: str) -> None:
     """The whole study config (names, data, ground truth, checkpoints, store, output) before any
     training: a mistake in the last stage must not cost the supernet training of the first."""
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
 
     from .. import checks
     from ..evaluating import select_archs
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"{where}: space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space, f"{where}: ")
     space = get_space(cfg.space)
     sn, os_, zs = cfg.supernet, cfg.one_shot, cfg.zero_shot
     if zs.enabled:

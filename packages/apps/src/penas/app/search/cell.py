@@ -53,10 +53,9 @@ def default_out(cfg: SearchConfig) -> str:
 
 def validate(cfg: SearchConfig) -> None:
     """Check names and values before anything is computed (one-line errors)."""
-    from penas.spaces import SPACES
+    from .. import checks
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space)
     if cfg.strategy not in family_names():
         raise ValueError(f"--strategy: unknown strategy {cfg.strategy!r}; expected one of: {', '.join(family_names())}")
     if cfg.budget is not None and cfg.budget < 1:

@@ -171,10 +171,11 @@ def _has_op_structure(space: Any, ids: Sequence[str]) -> bool:
 
 def run_bias(cfg: BiasConfig) -> dict[str, Any]:
     from penas.estimators.simple import OracleEstimator
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    from .. import checks
+
+    checks.check_space(cfg.space)
     if not cfg.out:
         raise ValueError("--out: expected an output directory")
     space = get_space(cfg.space)

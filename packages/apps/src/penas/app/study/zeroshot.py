@@ -147,13 +147,13 @@ def run_zero_shot(cfg: ZeroShotConfig, ids: Sequence[str] | None = None,
     from penas.estimators.scoring import cached_scores
     from penas.estimators.simple import OracleEstimator
     from penas.estimators.store import ScoreStore
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
 
+    from .. import checks
     from ..evaluating import select_archs
 
     t0 = time.perf_counter()
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space)
     if not cfg.store:
         raise ValueError("--store: expected a path to a SQLite score store")
     if cfg.chunk < 1:

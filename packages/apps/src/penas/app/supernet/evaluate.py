@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
 from .train import ProgressFn, load_data
 
 
@@ -79,11 +80,10 @@ def run_supernet_eval(cfg: SupernetEvalConfig, on_progress: ProgressFn | None = 
 
     from penas.estimators.one_shot import BN_MODES, OneShotEstimator
     from penas.estimators.store import ScoreStore
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
     from penas.supernets.trainer import read_checkpoint
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space)
     if not cfg.checkpoints:
         raise ValueError("--checkpoints: expected at least one checkpoint file")
     if not cfg.store:

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import checks
 from .._registry import TRAIN_DATA
 
 ProgressFn = Callable[[int, int], None]
@@ -195,12 +196,11 @@ def run_supernet_train(cfg: SupernetTrainConfig, on_progress: ProgressFn | None 
     """Train ``cfg.space``'s supernet; ``on_progress(done, total)`` per epoch, ``on_event(event)`` the
     engine's step/epoch events (loss, lr, ``eta_s``). Writes ``train_config.json`` (with the resolved
     training data spec) and the per-epoch JSON-lines log ``train_log.jsonl`` next to the checkpoints."""
-    from penas.spaces import SPACES, get_space
+    from penas.spaces import get_space
     from penas.supernets import SUPERNETS, get_supernet
     from penas.supernets.trainer import preset
 
-    if cfg.space not in SPACES:
-        raise ValueError(f"space: unknown space {cfg.space!r}; expected one of: {', '.join(SPACES.names())}")
+    checks.check_space(cfg.space)
     if cfg.space not in SUPERNETS:
         raise ValueError(f"space: no supernet for {cfg.space!r}; supernets exist for: {', '.join(SUPERNETS.names())}")
     if not cfg.out:
