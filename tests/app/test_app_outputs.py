@@ -34,8 +34,8 @@ def _result(resumed_stages: int = 0) -> dict:
     return {"space": "nb201", "strategy": "pe-nas-a", "seed": 0, "n_candidates": 64, "constraints": [],
             "chosen": LONG_ID, "estimated_score": 93.3, "estimated_by": "partial@3", "gt": None,
             "gt_unavailable": "no table", "run_dir": "RUN", "notes": [],
-            "accounting": {"archs_fully_evaluated": 8, "archs_trained_partially": 8, "gt_lookups": 0,
-                           "epochs": 13, "full_training_epochs": 200, "full_training_equivalents": 13 / 200,
+            "accounting": {"archs_fully_evaluated": 0, "archs_trained_partially": 0, "gt_lookups": 0,
+                           "table_lookups": 8, "epochs": 0, "full_training_epochs": 200, "full_training_equivalents": 0,
                            "charged_runtime_s": None, "cpu_s": 7.5, "wall_s": 10.0, "stages": stages}}
 
 
@@ -48,6 +48,7 @@ def test_summary_full_arch_id_tabular_collapsed_and_not_charged():
     assert "partial@1 .. partial@3 (3 stages)" in text
     assert re.search(r"training epochs charged\s+0\b", text)
     assert re.search(r"archs fully evaluated\s+0\b", text)
+    assert "(8 archs looked up)" in re.sub(r"\s+", " ", text)
     assert "resumed" not in text
 
 

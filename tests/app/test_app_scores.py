@@ -65,3 +65,30 @@ def test_import_unknown_table(cli, real):
     code, _, err = cli("scores", "import-table", "nope", "--store", str(real / "s.db"))
     assert code == 2 and "unknown table 'nope'" in err and err.count("\n") == 1
     assert not (real / "s.db").exists()
+
+
+@pytest.mark.data
+def test_shipped_table_feeds_search_and_evaluate(cli, bench_root, tmp_path):
+    """``--score-file NAME=penas:<table>[:<column>]`` reads penas's own table (column NAME by default)."""
+    import json
+
+    from penas.estimators.score_tables import load_table
+
+    tab = load_table("nasbench_macro_zc")
+    out = tmp_path / "s"
+    code, _, err = cli("search", "nasbench_macro", "--strategy", "pe-nas-a", "--candidates", "sample:200",
+                       "--score-file", "l2_norm=penas:nasbench_macro_zc", "--score-file", "nwot=penas:nasbench_macro_zc",
+                       "--score-file", "zen=penas:nasbench_macro_zc:synflow", "--one-shot", "none",
+                       "--out", str(out), "--no-progress")
+    assert code == 0, err
+    res = json.loads((out / "result.json").read_text())
+    assert res["bindings"]["zc:nwot"]["score_file"] == "penas:nasbench_macro_zc:nwot"
+    assert res["bindings"]["zc:zen"]["score_file"] == "penas:nasbench_macro_zc:synflow"
+    vote = json.loads(sorted((out / "stages").glob("*zc-vote*.json"))[0].read_text())
+    nwot = dict(zip(tab.arch_ids, tab.columns["nwot"], strict=True))
+    got = vote["output"]["scores"]["zc:nwot"]
+    assert len(got) == 200 and all(v == pytest.approx(nwot[a]) for a, v in got.items())
+    code, stdout, err = cli("evaluate", "nasbench_macro", "--estimators", "nwot,params", "--archs", "sample:60",
+                            "--score-file", "nwot=penas:nasbench_macro_zc", "--out", str(tmp_path / "e"))
+    assert code == 0, err
+    assert "penas:nasbench_macro_zc" in stdout

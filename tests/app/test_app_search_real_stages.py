@@ -24,6 +24,9 @@ def test_less_protocol_reads_less_config_and_records_reductions(tmp_path):
     kw = partial_protocol("nb201", "cifar10", 512, 4)
     assert kw == {"protocol": "less", "train_batches": 2, "build_kwargs": {"C": 4}}
     assert partial_protocol("nb201", "synthetic", None, None) == {}
+    assert partial_protocol("nb201", "cifar10", None, None, 768)["eval_batches"] == 3  # a prefix of nb201-valid
+    with pytest.raises(ValueError, match="--partial-eval-images"):
+        partial_protocol("nb201", "cifar10", None, None, 100)
     with pytest.raises(ValueError, match="--partial-images"):
         partial_protocol("nb201", "synthetic", 512, None)
     space = get_space("nb201")

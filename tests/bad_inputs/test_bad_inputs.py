@@ -99,6 +99,17 @@ CASES: list[tuple[str, str, str]] = [
     ("search-score-file-binary", "search nb201 --preset demo --out {o} --score-file synflow={d}/binary.bin",
      "--score-file"),
     ("search-score-file-no-eq", "search nb201 --preset demo --out {o} --score-file synflow", "--score-file"),
+    ("search-partial-eval-images-0", "search nb201 --preset demo --out {o} --partial train --partial-eval-images 0",
+     "--partial-eval-images"),
+    ("search-partial-eval-images-synthetic", "search nb201 --preset demo --out {o} --partial train "
+     "--partial-data synthetic --partial-eval-images 512", "--partial-eval-images"),
+    ("search-score-table-unknown", "search nb201 --preset demo --out {o} --score-file synflow=penas:no_such_table",
+     "--score-file"),
+    ("search-score-table-space", "search nb201 --preset demo --out {o} --score-file synflow=penas:nasbench_macro_zc",
+     "--score-file"),
+    ("search-score-table-column", "search nasbench_macro --strategy pe-nas-a --out {o} "
+     "--score-file zen=penas:nasbench_macro_zc:bogus", "--score-file"),
+    ("search-score-table-empty", "search nb201 --preset demo --out {o} --score-file synflow=penas:", "--score-file"),
     ("search-zc-data", "search nb201 --preset demo --out {o} --zc-data bogus", "--zc-data"),
     ("search-zc-data-cifar-missing", "search nb201 --preset demo --out {o} --zc-data cifar10:{d}/nope",
      "--zc-data"),

@@ -128,6 +128,27 @@ def test_suite_zero_protocol_learns_a_synthetic_signal(model):
         suite_zero_protocol(x, y, 199)
 
 
+def test_ensemble_rank_target_is_the_normalised_rank_and_outliers_do_not_dominate():
+    from penas.estimators.predictor import fit_target
+
+    y = np.array([10.0, 93.0, 91.0, 92.5])
+    assert np.allclose(fit_target(y, "rank"), [0.25, 1.0, 0.5, 0.75])
+    assert np.array_equal(fit_target(y, "value"), y)
+    with pytest.raises(ValueError, match="^target: expected one of rank, value"):
+        fit_target(y, "log")
+    # synthetic: a monotone signal plus a few collapsed archs far below (NB201's 10 % nets);
+    # fitting ranks keeps the ranking of the rest at least as good as fitting the values
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    y = 90 + x[:, 0] + 0.3 * rng.normal(size=300)
+    y[rng.choice(300, 15, replace=False)] = 10.0
+    kt_rank = suite_zero_protocol(x, y, 100, seeds=[0, 1], model="hgb", target="rank")["kt"].mean()
+    kt_value = suite_zero_protocol(x, y, 100, seeds=[0, 1], model="hgb", target="value")["kt"].mean()
+    assert kt_rank > 0.4 and kt_rank >= kt_value - 0.02
+    with pytest.raises(ValueError, match="^target"):
+        suite_zero_protocol(x, y, 100, target="bogus")
+
+
 def test_zero_cost_ensemble_fits_and_scores():
     sp = get_space("nasbench_macro")
     est = ZeroCostEnsemble(sp, proxies=["l2_norm", "params"], model="hgb",

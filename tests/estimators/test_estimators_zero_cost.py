@@ -89,6 +89,19 @@ def test_provenance_and_config_hash():
     assert other.config_hash != est.config_hash
 
 
+def test_proxy_version_keys_the_store_only_from_version_2():
+    """A fix that changes a proxy's values bumps its version, so stale stored scores never match."""
+    import dataclasses
+
+    fixed = get_estimator("gradsign", SPACE, data="synthetic", batch_size=4)
+    assert fixed.spec.version == 2 and fixed.config()["proxy_version"] == 2
+    unchanged = get_estimator("synflow", SPACE, data="synthetic", batch_size=4)
+    assert unchanged.spec.version == 1 and "proxy_version" not in unchanged.config()
+    before = fixed.config_hash
+    fixed.spec = dataclasses.replace(fixed.spec, version=3)
+    assert fixed.config_hash != before
+
+
 def test_bad_configuration_is_a_one_line_error():
     with pytest.raises(ValueError, match="protocol"):
         get_estimator("snip", SPACE, protocol="nope")

@@ -10,11 +10,13 @@ What is real and what is tabular (printed with the table):
 * random / REA: fitness = the GT lookup (``oracle``; one "full evaluation" each). REA is the seed's
   variant (population 20, parent = best of the population, FIFO ageing), 500 evaluations;
   random search gets the same 500.
-* PE-NAS zero-cost vote: proxies over ALL candidates are not computed here (l2_norm/nwot/zen over
-  15,625 NB201 archs take hours on 2 CPU cores). NB201 uses the precomputed FreeREA scores
-  (``nb201/freerea/cifar10/{naswot,synflow,params}.csv``: nwot, synflow, params) through the score-file
-  loader; NAS-Bench-Macro uses the table's ``params`` and ``flops`` columns (2 proxies, vote 2 of 2).
-  l2_norm and zen are NOT used (not precomputed).
+* PE-NAS zero-cost vote. NAS-Bench-Macro: the paper's vote, l2_norm, nwot and zen (2 of 3), from
+  penas's own score table ``penas:nasbench_macro_zc`` (all 6,561 archs scored by penas on one real
+  CIFAR-10 training batch, protocol zero-cost-nas, seed 42; ``penas-app scores list-tables``).
+  NB201: l2_norm/nwot/zen over all 15,625 archs are not precomputed yet (hours of CPU), so the vote
+  uses FreeREA's precomputed scores (``nb201/freerea/cifar10/{naswot,synflow,params}.csv``: nwot,
+  synflow, params, 2 of 3) through the same score-file loader -- a stand-in, said in the table.
+  ``--macro-vote`` picks other table columns (e.g. ``params,flops``, the old stand-in).
 * PE-NAS one-shot stage: skipped (no supernet can be trained on CPU in this budget).
 * PE-NAS partial-training stages: TABULAR, ``tabular-final``: the benchmarks have no learning curves,
   so epoch e returns the final accuracy (an oracle). PE-NAS therefore finds the best arch that
@@ -22,6 +24,25 @@ What is real and what is tabular (printed with the table):
   training (each charged its epochs, see ``epochs``).
 
 Usage: ``python tools/bench/search.py [--seeds 10] [--spaces nb201,nasbench_macro]``.
+
+``--real`` (:func:`run_real`, issue 16) runs PE-NAS-A once per space (seed 0) with every stage real on
+CPU, beside REA at the same CPU budget, and writes ``tools/bench/results/search_real.json``:
+
+* candidates: ``--real-candidates`` archs sampled from the benchmark table (seeded);
+* zero-cost vote: l2_norm, nwot, zen on one real CIFAR-10 training batch of 64 (NB201: computed in
+  the run, through the score store ``--real-work``/scores.db; NAS-Bench-Macro: penas's table
+  ``penas:nasbench_macro_zc``, computed the same way beforehand);
+* one-shot stage: NB201 scores the survivors with the supernet checkpoint ``--supernet`` (default:
+  the ``tools/bench/one_shot.py`` run's ``last.pt``, trained on nb201-train), batch-statistics BN on
+  ``--one-shot-batches`` batches of 128 nb201-valid images (the one-shot bench's setting); NAS-Bench-Macro has no
+  trained supernet here, so the stage is skipped (the run says so);
+* partial training: NB201's LESS.config protocol on real CIFAR-10 (nb201-train / nb201-valid), reduced
+  to ``--partial-images`` training and ``--partial-eval-images`` validation images per epoch (recorded
+  in each score's provenance); at most ``--real-max-trained`` archs enter it;
+* REA baseline: the seed's REA whose fitness is one real epoch of the same partial-training protocol,
+  given as many evaluations as PE-NAS's total CPU time buys at the CPU cost of one such epoch
+  (measured in PE-NAS's first partial stage): the same CPU budget, not the same number of archs. REA's
+  own CPU time is reported beside it; it is lower where REA revisits an arch (the score store answers).
 
 ``--spaces darts`` (:func:`run_darts`) is PE-NAS on NAS-Bench-301 over the whole DARTS space, with the
 YAHPO NB301 surrogate as ground truth (``gt_source=surrogate``):
@@ -64,9 +85,12 @@ from _results import write_result  # noqa: E402
 
 STRATEGIES = ("random", "rea-seed", "pe-nas-a", "pe-nas-b", "pe-nas-c")
 OPTIMUM = {"nasbench_macro": 93.13, "nb201": 94.37}
+MACRO_TABLE = "nasbench_macro_zc"
+MACRO_VOTE = ("l2_norm", "nwot", "zen")  # the PE-NAS paper's vote
 
 
-def zc_setup(space: str, root: Path) -> tuple[list[str], dict[str, Binding], str]:
+def zc_setup(space: str, root: Path, macro_vote: tuple[str, ...] = MACRO_VOTE
+             ) -> tuple[list[str], dict[str, Binding], str]:
     if space == "nb201":
         d = root / "nb201" / "freerea" / "cifar10"
         files = {"nwot": d / "naswot.csv", "synflow": d / "synflow.csv", "params": d / "params.csv"}
@@ -75,13 +99,22 @@ def zc_setup(space: str, root: Path) -> tuple[list[str], dict[str, Binding], str
             raise SystemExit(f"missing FreeREA score files: {missing}")
         b = {f"zc:{k}": Binding(f"zc:{k}", k, {}, str(p)) for k, p in files.items()}
         return list(files), b, "nwot, synflow, params: FreeREA precomputed (vote 2 of 3)"
-    b = {f"zc:{m}": Binding(f"zc:{m}", "partial_training", {"mode": "tabular", "metric": m, "gt_dataset": "cifar10"},
-                            cost="cheap") for m in ("params", "flops")}
-    return ["params", "flops"], b, "params, flops: benchmark table columns (vote 2 of 2)"
+    from penas.estimators.score_tables import load_table
+
+    table = load_table(MACRO_TABLE)
+    missing = [p for p in macro_vote if p not in table.columns]
+    if missing:
+        raise SystemExit(f"--macro-vote: score table {MACRO_TABLE!r} has no column {missing[0]!r}; columns: "
+                         f"{', '.join(table.columns)} (rebuild it: packages/estimators/README.md)")
+    b = {f"zc:{p}": Binding(f"zc:{p}", p, {}, f"penas:{MACRO_TABLE}:{p}") for p in macro_vote}
+    votes = min(2, len(macro_vote))  # PE-NAS's min_votes
+    return list(macro_vote), b, f"{', '.join(macro_vote)}: penas:{MACRO_TABLE} (real CIFAR-10 batch; vote {votes} of " \
+                                f"{len(macro_vote)})"
 
 
-def one_run(space_name: str, strategy: str, seed: int, root: Path, workdir: Path) -> dict:
-    proxies, zc_bind, _ = zc_setup(space_name, root)
+def one_run(space_name: str, strategy: str, seed: int, root: Path, workdir: Path,
+            macro_vote: tuple[str, ...] = MACRO_VOTE) -> dict:
+    proxies, zc_bind, _ = zc_setup(space_name, root, macro_vote)
     cfg = SearchConfig(space=space_name, strategy=strategy, seed=seed, budget=500 if strategy in ("random", "rea-seed")
                        else None, proxies=proxies, one_shot="none", partial="tabular", progress=False,
                        candidates="all", chunk=2000, out=str(workdir / f"{space_name}-{strategy}-{seed}"))
@@ -188,13 +221,25 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--spaces", default="nasbench_macro,nb201")
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
-    ap.add_argument("--out", default="runs/bench-search")
+    ap.add_argument("--out", default="runs/bench-search", help="per-run JSON (bench_search_runs.json)")
+    ap.add_argument("--results", default=str(Path(__file__).resolve().parent / "results" / "search.json"))
+    ap.add_argument("--macro-vote", default=",".join(MACRO_VOTE),
+                    help=f"NAS-Bench-Macro vote proxies: columns of penas:{MACRO_TABLE}")
     ap.add_argument("--pool", type=int, default=600, help="darts: genotypes sampled once, shared by the seeds")
     ap.add_argument("--candidates", type=int, default=500, help="darts: candidates per seed, drawn from the pool")
     ap.add_argument("--zc-batch-size", type=int, default=16, help="darts: zero-cost batch (reference: 64)")
     ap.add_argument("--reference", type=int, default=100_000, help="darts: genotypes of the rank percentile")
     ap.add_argument("--cache", default="runs/bench-search-nb301", help="darts: score store folder (reused)")
     ap.add_argument("--darts-out", default=str(Path(__file__).resolve().parent / "results" / "search_nb301.json"))
+    ap.add_argument("--real", action="store_true", help="one PE-NAS-A run per space with every stage real (CPU)")
+    ap.add_argument("--real-candidates", type=int, default=300)
+    ap.add_argument("--one-shot-batches", type=int, default=4, help="--real: nb201-valid batches of 128 per arch")
+    ap.add_argument("--real-max-trained", type=int, default=8, help="archs entering partial training")
+    ap.add_argument("--partial-images", type=int, default=5120, help="--real: training images per epoch")
+    ap.add_argument("--partial-eval-images", type=int, default=1024, help="--real: nb201-valid images")
+    ap.add_argument("--supernet", default="runs/bench_one_shot/last.pt", help="--real: NB201 supernet checkpoint")
+    ap.add_argument("--real-work", default="runs/bench-search-real")
+    ap.add_argument("--real-results", default=str(Path(__file__).resolve().parent / "results" / "search_real.json"))
     args = ap.parse_args()
     if args.spaces == "darts":
         if "PENAS_DATA" not in os.environ and not (data_root() / "nb301").is_dir():
@@ -212,36 +257,126 @@ def main() -> None:
         else:
             print("benchmark data not found (set PENAS_DATA); nothing to do")
             return
-    rows = []
+    macro_vote = tuple(v for v in args.macro_vote.split(",") if v)
+    if args.real:
+        run_real(args, root)
+        return
+    rows: list[dict] = []
     all_res: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for sp in args.spaces.split(","):
-            _, _, zc_desc = zc_setup(sp, root)
+            _, _, zc_desc = zc_setup(sp, root, macro_vote)
             for st in args.strategies.split(","):
-                res = [one_run(sp, st, s, root, Path(tmp)) for s in range(args.seeds)]
+                res = [one_run(sp, st, s, root, Path(tmp), macro_vote) for s in range(args.seeds)]
                 all_res[f"{sp}/{st}"] = res
-                acc = np.array([r["gt"]["value"] for r in res])
-                hit = sum(r["gt"]["reached_optimum"] for r in res)
-                full = np.array([r["accounting"]["archs_fully_evaluated"] for r in res])
-                epochs = np.array([r["accounting"]["epochs"] for r in res])
-                cpu = np.array([r["cpu_total_s"] for r in res])
-                rows.append((sp, st, f"{acc.mean():.2f} ± {acc.std():.2f}", f"{acc.min():.2f}",
-                             f"{hit}/{len(res)}", f"{full.mean():.0f}", f"{epochs.mean():.0f}", f"{cpu.mean():.2f}",
-                             zc_desc if st.startswith("pe-nas") else "fitness = GT lookup"))
+                rows.append(_row(sp, st, res, zc_desc if st.startswith("pe-nas") else "fitness = GT lookup"))
                 print(f"done {sp} {st}", file=sys.stderr)
     head = ("space", "strategy", "GT acc mean ± sd", "min", "optimum", "archs fully eval.", "epochs", "CPU s/run",
             "zero-cost / fitness source")
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    cells = [(r["space"], r["strategy"], f"{r['acc_mean']:.2f} ± {r['acc_sd']:.2f}", f"{r['acc_min']:.2f}",
+              f"{r['optimum_hits']}/{r['seeds']}", f"{r['archs_fully_evaluated']:.0f}", f"{r['epochs']:.0f}",
+              f"{r['cpu_s_per_run']:.2f}", r["source"]) for r in rows]
+    widths = [max(len(str(r[i])) for r in [head, *cells]) for i in range(len(head))]
     print(f"\nsearch benchmark: {args.seeds} seeds; optimum = {OPTIMUM}")
-    for r in [head, *rows]:
+    for r in [head, *cells]:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
-    print("\nPE-NAS: one-shot stage skipped; partial-training stages TABULAR (tabular-final: final GT accuracy "
-          "at every epoch, no learning curves in the tables). CPU s/run excludes computing the precomputed "
-          "zero-cost scores. random/REA: 500 evaluations, fitness = GT lookup.")
+    print(TABULAR_NOTE)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_search.json").write_text(json.dumps({"rows": rows, "header": head}, indent=1))
     (out / "bench_search_runs.json").write_text(json.dumps(all_res, indent=1, default=str))
+    hits: dict[str, dict[str, int]] = {}
+    for r in rows:
+        hits.setdefault(r["space"], {})[r["strategy"]] = r["optimum_hits"]
+    summary = {"optimum_hits": hits, "seeds": args.seeds, "optimum": OPTIMUM,
+               "vote": {"nasbench_macro": f"{', '.join(macro_vote)} from penas:{MACRO_TABLE}",
+                        "nb201": "nwot, synflow, params from FreeREA's precomputed CSVs (stand-in)"},
+               "still_tabular": TABULAR_NOTE.strip()}
+    print(f"wrote {write_result(args.results, rows, summary)}")
+
+
+TABULAR_NOTE = ("\nStill tabular: PE-NAS's one-shot stage is skipped (no supernet of these spaces trained here) and its "
+                "partial-training stages are oracles (final accuracy from the table at every epoch: the benchmarks "
+                "have no learning curves), so PE-NAS finds the best arch that survives the zero-cost vote. "
+                "CPU s/run excludes computing the precomputed zero-cost scores. random/REA: 500 evaluations, "
+                "fitness = GT lookup.")
+
+def real_partial(space: str, args: argparse.Namespace, ckpt_dir: Path, epochs: int | None = None) -> Binding:
+    """The partial-training binding of ``--real`` (LESS.config on real CIFAR-10, reduced as asked)."""
+    cfg = {"mode": "train", "data": "cifar10", "protocol": "less", "checkpoint_dir": str(ckpt_dir),
+           "train_batches": args.partial_images // 256, "eval_batches": args.partial_eval_images // 256}
+    if epochs is not None:
+        cfg["epochs"] = epochs
+    return Binding("fitness" if epochs is not None else "partial", "partial_training", cfg)
+
+
+def run_real(args: argparse.Namespace, root: Path) -> None:
+    work = Path(args.real_work)
+    work.mkdir(parents=True, exist_ok=True)
+    store = str(work / "scores.db")
+    rows: list[dict] = []
+    for sp in args.spaces.split(","):
+        supernet = args.supernet if sp == "nb201" and args.supernet and Path(args.supernet).is_file() else None
+        bind: dict[str, Binding] = {"partial": real_partial(sp, args, work / f"{sp}-ckpt")}
+        if supernet:  # the one-shot bench's setting: batch-statistics BN, a fixed slice of nb201-valid
+            bind["one_shot"] = Binding("one_shot", "one_shot", {"checkpoint": supernet, "data": "cifar10",
+                                                                "bn_mode": "no_track", "n_batches": args.one_shot_batches})
+        if sp == "nasbench_macro":
+            _, zc, _ = zc_setup(sp, root, MACRO_VOTE)
+            bind.update(zc)
+        cfg = SearchConfig(space=sp, strategy="pe-nas-a", seed=0, candidates=f"sample:{args.real_candidates}",
+                           zc_data="cifar10", one_shot="one_shot" if supernet else "none", supernet=supernet,
+                           partial="train", partial_data="cifar10", budget=args.real_max_trained, store=store,
+                           progress=False, out=str(work / f"{sp}-pe-nas-a"))
+        pe = search(cfg, bindings=bind)  # resumable: a rerun loads the finished stages
+        stages = pe["accounting"]["stages"]
+        first = next(st for st in stages if st["name"].startswith("partial"))
+        per_epoch = first["cpu_s"] / max(1, first["epochs"])
+        total = sum(st["cpu_s"] for st in stages)
+        budget = max(4, int(round(total / per_epoch)))
+        rea_cfg = SearchConfig(space=sp, strategy="rea-seed", seed=0, candidates=f"sample:{args.real_candidates}",
+                               budget=budget, population=min(20, max(2, budget // 2)), fitness="partial_training",
+                               one_shot="none", partial="none", store=store, progress=False,
+                               out=str(work / f"{sp}-rea-seed"))
+        rea = search(rea_cfg, bindings={"fitness": real_partial(sp, args, work / f"{sp}-rea-ckpt", epochs=1)})
+        rea_cpu = sum(st["cpu_s"] for st in rea["accounting"]["stages"])
+        for name, res, cpu in (("pe-nas-a", pe, total), ("rea-seed", rea, rea_cpu)):
+            gt = res["gt"]
+            rows.append({"space": sp, "strategy": name, "chosen": res["chosen"], "gt_acc": gt["value"],
+                         "rank": gt["rank"], "n": gt["n"], "best": gt["best"],
+                         "best_among_candidates": gt["best_among_candidates"], "cpu_s": cpu,
+                         "stages": [{k: st[k] for k in ("name", "kept", "cpu_s", "epochs", "fidelity")}
+                                    for st in res["accounting"]["stages"]],
+                         "notes": res.get("notes", []),
+                         "archs_trained": res["accounting"]["archs_trained_partially"],
+                         "evaluations": budget if name == "rea-seed" else None})
+            print(f"{sp} {name}: chosen GT {gt['value']:.2f} (rank {gt['rank']} of {gt['n']}; best of the "
+                  f"candidates {gt['best_among_candidates']:.2f}), CPU {cpu:.0f} s", file=sys.stderr)
+    print("\nreal search (every stage real on CPU, seed 0):")
+    for r in rows:
+        print(f"  {r['space']:<15} {r['strategy']:<9} GT {r['gt_acc']:6.2f}  rank {r['rank']:>5}/{r['n']:<6} "
+              f"best-of-candidates {r['best_among_candidates']:6.2f}  CPU {r['cpu_s']:7.0f} s")
+        for st in r["stages"]:
+            print(f"      {st['name']:<12} kept {st['kept']:>4}  CPU {st['cpu_s']:7.1f} s  epochs {st['epochs']}")
+    summary = {"data_source": "cifar10 (real): the zero-cost protocol's seeded training batch of 64; partial "
+                              "training on nb201-train, validated on a prefix of nb201-valid",
+               "candidates": args.real_candidates, "partial_images": args.partial_images,
+               "partial_eval_images": args.partial_eval_images, "max_trained": args.real_max_trained,
+               "supernet": args.supernet,
+               "chosen_gt": {f"{r['space']}/{r['strategy']}": r["gt_acc"] for r in rows},
+               "chosen_rank": {f"{r['space']}/{r['strategy']}": r["rank"] for r in rows},
+               "cpu_s": {f"{r['space']}/{r['strategy']}": r["cpu_s"] for r in rows}}
+    print(f"wrote {write_result(args.real_results, rows, summary)}")
+
+
+def _row(space: str, strategy: str, res: list[dict], source: str) -> dict:
+    acc = np.array([r["gt"]["value"] for r in res])
+    return {"space": space, "strategy": strategy, "seeds": len(res), "acc_mean": float(acc.mean()),
+            "acc_sd": float(acc.std()), "acc_min": float(acc.min()),
+            "optimum_hits": int(sum(bool(r["gt"]["reached_optimum"]) for r in res)),
+            "archs_fully_evaluated": float(np.mean([r["accounting"]["archs_fully_evaluated"] for r in res])),
+            "epochs": float(np.mean([r["accounting"]["epochs"] for r in res])),
+            "cpu_s_per_run": float(np.mean([r["cpu_total_s"] for r in res])),
+            "chosen": [r["chosen"] for r in res], "source": source}
 
 
 if __name__ == "__main__":

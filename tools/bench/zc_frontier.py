@@ -16,6 +16,12 @@ ensembles, against ``test_acc/cifar10``, beside the published references.
   and every training-free combination (ranked among the sampled archs, as the references do);
   learned rows on the NAS-Bench-Suite-Zero protocol (train on N seeded archs, evaluate on the
   rest, ``--seeds`` seeds, mean and 95% t-interval) for N in ``--n-train`` with at least 2N archs.
+* ``--score-file NAME=PATH`` (repeatable) adds precomputed columns: a FreeREA CSV (``index,<score>``)
+  or ``penas:<table>[:<column>]``; ``NAME`` is the proxy it stands for (its direction, its place in
+  the combinations). With ``--proxies none`` nothing is computed and every row comes from the files
+  (results: ``--out``, e.g. ``zc_frontier_precomputed.json``; the summary names the sources).
+* Learned rows fit ``--target`` (``rank``: the training archs' normalised ranks, penas's default;
+  ``value``: the accuracy itself, as Suite-Zero).
 * Reference rows are the published numbers (not recomputed): AZ-NAS and VKDNW_agg on all 15,625
   archs with NB201 test accuracy; Suite-Zero's XGBoost ensemble at 400 training archs, whose
   ground truth is NB201 *validation* accuracy.
@@ -38,7 +44,7 @@ from scipy import stats
 
 from penas.estimators.combination import PRESETS, combine
 from penas.estimators.executors import LocalExecutor
-from penas.estimators.predictor import ENSEMBLE_MODELS, suite_zero_protocol
+from penas.estimators.predictor import ENSEMBLE_MODELS, ENSEMBLE_TARGETS, suite_zero_protocol
 from penas.estimators.proxies import get_proxy, list_proxies
 from penas.estimators.scoring import cached_scores
 from penas.estimators.store import ScoreStore
@@ -113,7 +119,26 @@ def interval(v: np.ndarray) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
+def file_column(spec: str, space, ids: list[str]) -> np.ndarray:
+    """Scores of ``ids`` from a precomputed file or ``penas:<table>[:<column>]`` (NaN where absent)."""
+    if spec.startswith("penas:"):
+        from penas.estimators.score_tables import resolve_score_file
+
+        fid, vals = resolve_score_file(spec, space=space.name)
+    else:
+        from penas.spaces.benchmarks import load_score_file
+
+        fid, vals = load_score_file(spec, space=space.name)
+    m = {space.arch_id(a): float(v) for a, v in zip(fid, vals, strict=True)}
+    return np.array([m.get(i, np.nan) for i in ids])
+
+
 def main() -> None:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # the GP's noise bound, every seed
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=3000, help="sampled NB201 archs (a prefix-stable seeded sample)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the arch sample")
@@ -127,6 +152,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10, help="Suite-Zero protocol seeds")
     ap.add_argument("--models", default="hgb,gp,mlp", help=f"learned models, from {','.join(ENSEMBLE_MODELS)}")
     ap.add_argument("--report-only", action="store_true", help="no scoring; archs missing from the store are NaN")
+    ap.add_argument("--score-file", action="append", default=[],
+                    help="NAME=PATH precomputed column (FreeREA CSV or penas:<table>[:<column>]); repeatable")
+    ap.add_argument("--target", default="rank", help=f"learned rows fit: {' | '.join(ENSEMBLE_TARGETS)}")
     ap.add_argument("--out", default=str(REPO / "tools" / "bench" / "results" / "zc_frontier.json"))
     a = ap.parse_args()
 
@@ -134,7 +162,18 @@ def main() -> None:
     names, acc = read_table(root)
     if not 2 <= a.n <= len(names):
         raise SystemExit(f"--n: expected 2..{len(names)}, got {a.n}")
-    proxies = [p for p in list_proxies() if p not in ALIASES] if a.proxies == "all" else a.proxies.split(",")
+    proxies = ([p for p in list_proxies() if p not in ALIASES] if a.proxies == "all" else
+               [] if a.proxies in ("none", "") else a.proxies.split(","))
+    files: dict[str, str] = {}
+    for pair in a.score_file:
+        name, eq, path = pair.partition("=")
+        if not eq or not name or not path:
+            raise SystemExit(f"--score-file: expected NAME=PATH, got {pair!r}")
+        files[name] = path
+    if not proxies and not files:
+        raise SystemExit("--proxies none: give at least one --score-file")
+    if a.target not in ENSEMBLE_TARGETS:
+        raise SystemExit(f"--target: expected one of {', '.join(ENSEMBLE_TARGETS)}, got {a.target!r}")
     for p in proxies:
         try:
             get_proxy(p)
@@ -150,25 +189,38 @@ def main() -> None:
     space = get_space("nb201")
     ids = [space.arch_id(names[i]) for i in idx]
     gt = acc[idx]
-    est = estimator(space, a.zc_seed, "cifar10", proxies[0], device=a.device)
-    multi = est.with_proxies(proxies)
-    store = ScoreStore(a.store)
     print(f"nb201 cifar10: {a.n} archs (seed {a.seed}), {len(proxies)} proxies, zero-cost-nas batch seed {a.zc_seed}, "
-          f"store {a.store}", flush=True)
-
+          f"store {a.store}; files: {files or 'none'}", flush=True)
     t0 = time.perf_counter()
-    table = None
-    ex = LocalExecutor(a.workers)
-    for st in range(0, len(ids), a.chunk if not a.report_only else len(ids)):
-        table = cached_scores(multi, ids[st : st + a.chunk] if not a.report_only else ids, store, ex,
-                              compute=not a.report_only)
-        if not a.report_only:
-            n_comp = max(c.n_computed for c in table.values())
-            print(f"  {min(st + a.chunk, len(ids))}/{len(ids)} archs ({n_comp} computed), "
-                  f"{time.perf_counter() - t0:.0f}s", flush=True)
-    table = cached_scores(multi, ids, store, compute=False)
-    scores = {p: table[p].values for p in proxies}
-    oriented = {p: table[p].oriented() for p in proxies}
+    scores: dict[str, np.ndarray] = {}
+    oriented: dict[str, np.ndarray] = {}
+    if proxies:
+        est = estimator(space, a.zc_seed, "cifar10", proxies[0], device=a.device)
+        multi = est.with_proxies(proxies)
+        store = ScoreStore(a.store)
+        ex = LocalExecutor(a.workers)
+        for st in range(0, len(ids), a.chunk if not a.report_only else len(ids)):
+            table = cached_scores(multi, ids[st : st + a.chunk] if not a.report_only else ids, store, ex,
+                                  compute=not a.report_only)
+            if not a.report_only:
+                n_comp = max(c.n_computed for c in table.values())
+                print(f"  {min(st + a.chunk, len(ids))}/{len(ids)} archs ({n_comp} computed), "
+                      f"{time.perf_counter() - t0:.0f}s", flush=True)
+        table = cached_scores(multi, ids, store, compute=False)
+        scores = {p: table[p].values for p in proxies}
+        oriented = {p: table[p].oriented() for p in proxies}
+    for name, path in files.items():
+        try:
+            v = file_column(path, space, ids)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"--score-file: {name}={path}: {e}") from None
+        try:
+            up = get_proxy(name).higher_is_better
+        except KeyError:
+            up = True  # not a registered proxy: higher is better, as in FreeREA's files
+        scores[name] = v
+        oriented[name] = v if up else -v
+    proxies = [*proxies, *[n for n in files if n not in proxies]]
 
     rows: list[dict] = []
     for p in proxies:
@@ -181,6 +233,12 @@ def main() -> None:
         rows.append({"estimator": name, "kind": "training-free", "members": list(members), "method": method,
                      **criteria(s, gt)})
 
+    if len(proxies) > 1:  # every column at once, no selection (the label-free baseline of the learned rows)
+        for method in ("log_rank", "mean_rank"):
+            s = combine({m: oriented[m] for m in proxies}, method)
+            rows.append({"estimator": f"{method}(all {len(proxies)} columns)", "kind": "training-free",
+                         "members": list(proxies), "method": method, **criteria(s, gt)})
+
     enc = np.stack([np.asarray(space.encode(space.parse(i)), dtype=np.float64) for i in ids])
     x = np.concatenate([np.stack([scores[p] for p in proxies], 1), enc], 1)
     used_n = []
@@ -189,11 +247,11 @@ def main() -> None:
             continue
         used_n.append(n_tr)
         for model in models:
-            r = suite_zero_protocol(x, gt, n_tr, seeds=range(a.seeds), model=model)
+            r = suite_zero_protocol(x, gt, n_tr, seeds=range(a.seeds), model=model, target=a.target)
             kt, lo, hi = interval(r["kt"])
             sp_, slo, shi = interval(r["spearman"])
             rows.append({"estimator": f"zc_ensemble[{model}]@{n_tr}", "kind": "learned", "model": model,
-                         "n_train": n_tr, "seeds": a.seeds, "kt": kt, "kt_interval": [lo, hi], "spearman": sp_,
+                         "n_train": n_tr, "seeds": a.seeds, "target": a.target, "kt": kt, "kt_interval": [lo, hi], "spearman": sp_,
                          "spearman_interval": [slo, shi],
                          **{k: v for k, v in criteria(r["pred"], gt[r["test"]]).items()
                             if k not in ("kt", "spearman")},
@@ -224,7 +282,10 @@ def main() -> None:
         "best_learned": best("learned", n_train),
         "n_train": n_train,
         "gt": "nb201 test_acc/cifar10",
-        "data": f"zero-cost-nas protocol, real CIFAR-10 training batch of 64 (seed {a.zc_seed})",
+        "data": (f"computed: zero-cost-nas protocol, real CIFAR-10 training batch of 64 (seed {a.zc_seed})"
+                 if len(proxies) > len(files) else "no proxy computed") +
+                (f"; precomputed files: {files}" if files else ""),
+        "learned_target": a.target,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     print(f"\nbest training-free: {summary['best_training_free']}; best learned at N={n_train}: {summary['best_learned']}")

@@ -183,13 +183,23 @@ def check_gt(space: Any, metric: str, dataset: str | None, *, prefix: str = "--g
 BAD_SCORE_CELLS = ("nan", "+nan", "-nan", "inf", "+inf", "infinity", "+infinity")
 
 
-def load_scores(path: str, space: str, option: str) -> dict[str, float]:
-    """A precomputed score file as ``{arch_id: score}``: each arch once, no ``nan`` or ``+inf``
-    cell (``-inf`` and an empty cell are FreeREA's marks of an invalid arch: NaN, ranked last)."""
+def load_scores(path: str, space: str, option: str, name: str | None = None) -> dict[str, float]:
+    """Precomputed scores as ``{arch_id: score}`` -- the one reader behind every ``--score-file``.
+
+    ``path`` is a score file (FreeREA ``index,<score>``: each arch once, no ``nan`` or ``+inf``
+    cell; ``-inf`` and an empty cell are its marks of an invalid arch: NaN, ranked last) or one of
+    penas's own score tables, ``penas:<table>[:<column>]`` (the column defaults to ``name``, the
+    ``NAME`` of ``NAME=penas:<table>``; see ``penas-app scores list-tables``).
+    """
     import csv
 
     from penas.spaces.benchmarks import load_score_file
 
+    if path.startswith("penas:"):
+        from penas.estimators.score_tables import resolve_score_file
+
+        ids, vals = resolve_score_file(path, space=space, column=name, option=option)
+        return {a: float(v) for a, v in zip(ids, vals, strict=True)}
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"{option}: no file at {path}")

@@ -43,6 +43,7 @@ class SearchConfig:
     partial_data: str = "auto"  # train mode, data-layer spec: auto (real CIFAR-10 when present) | synthetic | png | cifar10[:DIR]
     partial_images: int | None = None  # train mode, NB201 LESS protocol: training images per epoch (None: all 25,000)
     partial_width: int | None = None  # train mode: stand-alone width C (None: the space's; NB201 C=16)
+    partial_eval_images: int | None = None  # train mode, NB201 LESS protocol: validation images (None: all 25,000)
     partial_device: str = "cpu"  # train mode: where each arch trains: cpu | cuda | cuda:N
     fitness: str = "oracle"  # random/REA fitness estimator (oracle = GT lookup, or any registered one)
     population: int = 20
@@ -56,7 +57,7 @@ class SearchConfig:
     max_flops: float | None = None
     max_params: float | None = None
     store: str | None = None  # SQLite score store shared across runs
-    score_file: list[str] = field(default_factory=list)  # NAME=PATH precomputed scores (NAME: proxy or role)
+    score_file: list[str] = field(default_factory=list)  # NAME=PATH (CSV or penas:<table>[:<column>]; NAME: proxy or role)
     chunk: int = 25
     progress: bool = True
 

@@ -33,10 +33,10 @@ def scores_for(cfg: EvaluateConfig, space: Any, name: str, ids: list[str], files
                store: Any, from_store: Any, executor: Any = None) -> tuple[np.ndarray, str]:
     """Oriented scores (higher is better) aligned with ``ids`` and where they came from."""
     if name in files:
-        from penas.spaces.benchmarks import load_score_file
+        from . import checks
 
-        fid, vals = load_score_file(files[name], space=space.name)
-        m = {space.arch_id(a): float(v) for a, v in zip(fid, vals, strict=True)}
+        have = checks.load_scores(files[name], space.name, "--score-file", name=name)
+        m = {space.arch_id(a): v for a, v in have.items()}
         return np.array([m.get(a, math.nan) for a in ids]), f"file {files[name]}"
     from penas.estimators.scoring import cached_scores
 

@@ -186,6 +186,8 @@ class ZeroCostEstimator(Estimator):
             "dtype": "float64" if self.spec.name in ("synflow", "synflow_bn", "log_synflow") else "float32",
             "bn_mode": "train" if self.spec.bn else "off",
             "build_kwargs": self.build_kwargs,
+            # only from version 2 on, so the keys of proxies never changed stay what they were
+            **({"proxy_version": self.spec.version} if self.spec.version > 1 else {}),
         }
 
     def provenance(self, arch_id: str, **extra: Any) -> Provenance:

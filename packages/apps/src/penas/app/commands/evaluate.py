@@ -19,7 +19,7 @@ def evaluate(
     out: str = typer.Option(None, help="Output directory (default eval-<space>)."),
     from_store: str = typer.Option(None, help="Read scores from this store only (no recomputation)."),
     store: str = typer.Option(None, help="Keep computed scores in this store (and reuse them)."),
-    score_file: list[str] = typer.Option([], help="NAME=PATH precomputed scores (repeatable)."),
+    score_file: list[str] = typer.Option([], help="NAME=PATH precomputed scores (repeatable); PATH: a FreeREA CSV or penas:<table>[:<column>]."),
     gt_metric: str = typer.Option(_D["gt_metric"]),
     gt_dataset: str = typer.Option(None),
     zc_protocol: str = typer.Option(_D["zc_protocol"]),
@@ -73,8 +73,8 @@ def validate(cfg: EvaluateConfig) -> None:
     ids = select_archs(space, cfg.archs, cfg.seed)
     if not ids:
         raise ValueError(f"--archs: {cfg.archs} selects no arch")
-    for path in files.values():
-        have = checks.load_scores(path, space.name, "--score-file")
+    for name, path in files.items():
+        have = checks.load_scores(path, space.name, "--score-file", name=name)
         missing = [a for a in ids if a not in have]
         if missing:
             raise ValueError(f"--score-file: {path} has scores for {len(ids) - len(missing)} of the {len(ids)} archs "

@@ -53,6 +53,8 @@ def search(
     partial_images: int = typer.Option(None, help="train mode on real CIFAR-10 (NB201 LESS.config protocol): "
                                                   "reduce the training images per epoch (default: all of nb201-train)."),
     partial_width: int = typer.Option(None, help="train mode: reduce the trained nets' width C (default: the space's)."),
+    partial_eval_images: int = typer.Option(None, help="train mode on real CIFAR-10: validate on this prefix of "
+                                                       "nb201-valid (default: all 25,000)."),
     partial_device: str = typer.Option(_D["partial_device"], help="train mode: where each arch trains: cpu | cuda | cuda:N."),
     fitness: str = typer.Option(_D["fitness"], help="random/REA fitness estimator (oracle = GT lookup)."),
     population: int = typer.Option(_D["population"]),
@@ -70,7 +72,7 @@ def search(
                                              "512x512)."),
     max_params: float = typer.Option(None),
     store: str = typer.Option(None, help="SQLite score store shared across runs."),
-    score_file: list[str] = typer.Option([], help="NAME=PATH precomputed scores for a proxy/role (repeatable)."),
+    score_file: list[str] = typer.Option([], help="NAME=PATH precomputed scores for a proxy/role (repeatable); PATH: a FreeREA CSV or penas:<table>[:<column>] (penas-app scores list-tables)."),
     chunk: int = typer.Option(_D["chunk"]),
     progress: bool = typer.Option(_D["progress"], "--progress/--no-progress"),
     resume: str = typer.Option(None, help="Continue the killed search in this run directory."),
@@ -121,7 +123,7 @@ def search(
             "zc_batch_size": _D["zc_batch_size"] if zc_batch_size is None else zc_batch_size,
             "zc_data": zc_data, "one_shot": one_shot,
             "partial": partial, "partial_data": partial_data,
-            "partial_images": partial_images, "partial_width": partial_width, "partial_device": partial_device, "fitness": fitness, "population": population,
+            "partial_images": partial_images, "partial_width": partial_width, "partial_eval_images": partial_eval_images, "partial_device": partial_device, "fitness": fitness, "population": population,
             "sample_size": sample_size, "gt_metric": gt_metric, "gt_dataset": gt_dataset, "gt_source": gt_source,
             "supernet": supernet, "runtime_budget": runtime_budget,
             "max_latency": list(max_latency), "max_flops": None if max_flops is None else parse_flops(max_flops),

@@ -80,7 +80,7 @@ app.add_typer(analyze_app, name="analyze")
 def analyze_bias(
     space: str = typer.Argument(..., help="Search space name."),
     store: str = typer.Option(None, help="Score store: every (estimator, config) stored for SPACE."),
-    score_file: list[str] = typer.Option([], help="NAME=PATH precomputed scores (repeatable)."),
+    score_file: list[str] = typer.Option([], help="NAME=PATH precomputed scores (repeatable); PATH: a FreeREA CSV or penas:<table>[:<column>]."),
     estimators: str = typer.Option("", help="Only these estimator names from --store (comma-separated)."),
     out: str = typer.Option(..., help="Output directory (JSON, CSV, Markdown, PNG)."),
     gt_metric: str = typer.Option(_B["gt_metric"]),
@@ -135,8 +135,8 @@ def _validate_bias(cfg: BiasConfig) -> None:
         raise ValueError("--store/--score-file: expected a score store or at least one score file")
     space = get_space(cfg.space)
     checks.check_gt(space, cfg.gt_metric, cfg.gt_dataset)
-    for path in files.values():
-        checks.load_scores(path, space.name, "--score-file")
+    for name, path in files.items():
+        checks.load_scores(path, space.name, "--score-file", name=name)
     checks.check_store(cfg.store, "--store", readonly=True)
     checks.check_out_dir(cfg.out, "--out")
 

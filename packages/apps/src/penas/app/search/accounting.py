@@ -2,6 +2,9 @@
 
 * ``archs_fully_evaluated``: distinct archs scored by a ground-truth lookup (``oracle``; one
   full training each) or by partial training (at least one epoch);
+* ``table_lookups``: distinct archs a partial-training stage scored at fidelity ``tabular-final``
+  (the benchmark's final accuracy at every epoch: an oracle, not training). They are neither
+  "fully evaluated" nor partially trained, and charge no epochs;
 * ``epochs``: training epochs those evaluations stand for (partial training: the highest
   epoch an arch reached; a GT lookup: the space's full schedule);
 * ``charged_runtime_s``: training seconds those evaluations stand for, per stage and in total, where
@@ -29,13 +32,16 @@ def accounting(session: SearchSession) -> dict[str, Any]:
     full = FULL_EPOCHS.get(session.space.name)
     epochs_by_arch: dict[str, int] = {}
     gt_archs: set[str] = set()
+    looked_up: set[str] = set()
     for rec in session.stages:
         for key, m in rec.output.scores.items():
             role, _, ep = key.partition("@")
             b = session.bindings.get(role)
             if b is None:
                 continue
-            if b.cost_kind == "epochs" and ep:
+            if b.cost_kind == "epochs" and ep and _table_lookup(rec, role):
+                looked_up.update(m)
+            elif b.cost_kind == "epochs" and ep:
                 for a in m:
                     epochs_by_arch[a] = max(epochs_by_arch.get(a, 0), int(ep))
             elif b.cost_kind == "gt":
@@ -48,6 +54,7 @@ def accounting(session: SearchSession) -> dict[str, Any]:
         "archs_fully_evaluated": len(evaluated),
         "archs_trained_partially": len(epochs_by_arch),
         "gt_lookups": len(gt_archs),
+        "table_lookups": len(looked_up),
         "epochs": epochs,
         "full_training_epochs": full,
         "full_training_equivalents": (epochs / full) if full else None,
@@ -62,13 +69,19 @@ def accounting(session: SearchSession) -> dict[str, Any]:
     }
 
 
+def _table_lookup(rec: StageRecord, role: str) -> bool:
+    """Whether ``rec`` read ``role`` as the benchmark's final value (no training happened)."""
+    return rec.fidelity.get(role) == "tabular-final"
+
+
 def _charged_roles(session: SearchSession, rec: StageRecord) -> list[tuple[Binding, str, str, dict[str, float]]]:
     """(binding, role, epoch text, scores) of the charged roles a stage scored."""
     out = []
     for key, m in rec.output.scores.items():
         role, _, ep = key.partition("@")
         b = session.bindings.get(role)
-        if b is not None and (b.cost_kind == "gt" or (b.cost_kind == "epochs" and ep)):
+        if b is not None and (b.cost_kind == "gt" or (b.cost_kind == "epochs" and ep
+                                                       and not _table_lookup(rec, role))):
             out.append((b, role, ep, m))
     return out
 

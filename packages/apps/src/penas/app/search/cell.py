@@ -113,7 +113,9 @@ def validate_values(cfg: SearchConfig, files: dict[str, str]) -> None:
         checks.check_data(cfg.partial_data, "--partial-data")
         checks.positive(cfg.partial_images, "--partial-images")
         checks.positive(cfg.partial_width, "--partial-width")
-        partial_protocol(cfg.space, cfg.partial_data, cfg.partial_images, cfg.partial_width)  # its one-line errors
+        checks.positive(cfg.partial_eval_images, "--partial-eval-images")
+        partial_protocol(cfg.space, cfg.partial_data, cfg.partial_images, cfg.partial_width,
+                         cfg.partial_eval_images)  # its one-line errors
         from penas.estimators.partial_training import check_device
 
         try:
@@ -125,8 +127,8 @@ def validate_values(cfg: SearchConfig, files: dict[str, str]) -> None:
     checks.check_zero_cost(cfg.zc_protocol, cfg.zc_batch_size, cfg.zc_data)
     checks.check_gt(get_space(cfg.space), cfg.gt_metric, cfg.gt_dataset,
                     gt_source=resolve_gt_source(cfg.space, cfg.gt_source))
-    for path in files.values():
-        checks.load_scores(path, cfg.space, "--score-file")
+    for name, path in files.items():
+        checks.load_scores(path, cfg.space, "--score-file", name=name)
     checks.check_store(cfg.store, "--store")
 
 
@@ -142,7 +144,11 @@ def bindings_for(cfg: SearchConfig, strategy: Strategy, run_dir: RunDir, space: 
     def bind(role: str, name: str, extra: dict[str, Any] | None = None) -> Binding:
         key = role.split(":", 1)[1] if role.startswith("zc:") else role
         if key in files or name in files:
-            return Binding(role, name, {}, files.get(key) or files[name])
+            named = key if key in files else name
+            path = files[named]
+            if path.startswith("penas:") and path.count(":") == 1:
+                path = f"{path}:{named}"  # NAME=penas:<table>: the table's column NAME
+            return Binding(role, name, {}, path)
         if name not in ESTIMATORS:
             hint = "; use --one-shot none to skip the stage" if role == "one_shot" else ""
             raise ValueError(f"estimator: {role} needs estimator {name!r}, which is not registered{hint}; "
@@ -184,7 +190,7 @@ def bindings_for(cfg: SearchConfig, strategy: Strategy, run_dir: RunDir, space: 
                                     {"mode": "train", "data": cfg.partial_data, "dataset": cfg.gt_dataset,
                                      "checkpoint_dir": str(run_dir.path / "checkpoints"), "device": cfg.partial_device,
                                      **partial_protocol(space.name, cfg.partial_data, cfg.partial_images,
-                                                        cfg.partial_width)})
+                                                        cfg.partial_width, cfg.partial_eval_images)})
         else:
             raise RunError(f"--strategy: {cfg.strategy!r} scores role {role!r}, which a {space.name} search "
                            "cannot bind")

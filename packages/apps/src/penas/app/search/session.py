@@ -246,10 +246,10 @@ class SearchSession:
 
     def _file_scores(self, b: Binding) -> dict[str, float]:
         if b.role not in self._files:
-            from penas.spaces.benchmarks import load_score_file
+            from .. import checks
 
-            ids, vals = load_score_file(b.score_file, space=self.space.name)
-            self._files[b.role] = {self.space.arch_id(a): float(v) for a, v in zip(ids, vals, strict=True)}
+            have = checks.load_scores(b.score_file, self.space.name, "--score-file")
+            self._files[b.role] = {self.space.arch_id(a): v for a, v in have.items()}
         return self._files[b.role]
 
     def _fidelity_of(self, b: Binding, est: Any | None) -> str:

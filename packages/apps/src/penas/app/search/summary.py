@@ -61,11 +61,7 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str]]:
     """``(label, value)`` rows of a cell search result: chosen arch, ground truth, charged cost."""
     acc = res["accounting"]
     groups = stage_groups(res)
-    tab_epochs = sum(st.get("epochs", 0) for st in acc["stages"] if _is_tabular(st))
-    only_tabular_partial = acc["archs_trained_partially"] and all(
-        _is_tabular(st) for st in acc["stages"] if st["name"].startswith("partial"))
-    trained = 0 if only_tabular_partial else acc["archs_trained_partially"]
-    epochs = acc["epochs"] - tab_epochs
+    trained, epochs = acc["archs_trained_partially"], acc["epochs"]
     full = acc.get("full_training_epochs")
     rows = [
         ("space / strategy / seed", f"{res['space']} / {res['strategy']} / {res['seed']}"),
@@ -94,7 +90,8 @@ def summary_rows(res: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     for g in groups:
         if g["tabular"]:
-            rows.append((_group_name(g).split(": ")[0], f"{TABULAR_LABEL}; kept {g['kept']}; no training charged"))
+            rows.append((_group_name(g).split(": ")[0], f"{TABULAR_LABEL}; kept {g['kept']}; no training charged"
+                         + (f" ({acc['table_lookups']} archs looked up)" if acc.get("table_lookups") else "")))
     if acc.get("charged_runtime_s") is not None:
         rows.append(("training runtime charged", f"{acc['charged_runtime_s']:.0f} s  "
                                                  "(GT-predicted training time of the evaluations)"))

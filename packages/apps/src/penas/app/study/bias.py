@@ -65,17 +65,17 @@ def _orient(name: str, v: np.ndarray) -> np.ndarray:
 
 
 def load_score_sets(cfg: BiasConfig, space: Any) -> list[ScoreSet]:
-    from penas.spaces.benchmarks import load_score_file
-
+    from .. import checks
     from ..configs import parse_pairs
 
     out: list[ScoreSet] = []
     for name, path in parse_pairs(cfg.score_file, "--score-file").items():
-        if not Path(path).is_file():
+        if not path.startswith("penas:") and not Path(path).is_file():
             raise ValueError(f"--score-file: no file at {path!r} (for {name!r})")
-        fid, vals = load_score_file(path, space=space.name)
-        ids = [space.arch_id(a) for a in fid]
-        out.append(ScoreSet(name, ids, _orient(name, np.asarray(vals, dtype=np.float64)), f"file {path}"))
+        have = checks.load_scores(path, space.name, "--score-file", name=name)
+        ids = [space.arch_id(a) for a in have]
+        vals = np.fromiter(have.values(), dtype=np.float64, count=len(have))
+        out.append(ScoreSet(name, ids, _orient(name, vals), f"file {path}"))
     if cfg.store is not None:
         if not Path(cfg.store).is_file():
             raise ValueError(f"--store: no score store at {cfg.store!r}")

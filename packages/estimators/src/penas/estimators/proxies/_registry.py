@@ -31,6 +31,9 @@ class ProxySpec:
     tasks: tuple[str, ...] = ("classification", "segmentation")
     order_invariant: bool = True
     doc: str = ""
+    #: bumped when a fix changes the proxy's values; part of the score-store key from 2 on, so
+    #: scores stored before the fix are never served for the fixed proxy (1 keeps old keys valid)
+    version: int = 1
 
     def __call__(self, ctx: ProxyContext) -> float:
         return self.fn(ctx)
@@ -51,8 +54,14 @@ def register_proxy(
     tasks: tuple[str, ...] = ("classification", "segmentation"),
     order_invariant: bool = True,
     aliases: tuple[str, ...] = (),
+    version: int = 1,
 ) -> Callable[[ProxyFn], ProxyFn]:
-    """Register ``fn`` as proxy ``name`` (and under each alias)."""
+    """Register ``fn`` as proxy ``name`` (and under each alias).
+
+    ``version``: bump it whenever a change alters the proxy's values (see :attr:`ProxySpec.version`).
+    """
+    if version < 1:
+        raise ValueError(f"version: expected an integer >= 1, got {version}")
     unknown = set(needs) - SHARED_PRODUCTS
     if unknown:
         raise ValueError(f"needs: unknown shared-pass products {sorted(unknown)}; expected {sorted(SHARED_PRODUCTS)}")
@@ -71,6 +80,7 @@ def register_proxy(
                 tasks=tasks,
                 order_invariant=order_invariant,
                 doc=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
+                version=version,
             )
             PROXIES.register(key)(lambda spec=spec: spec)
         return fn

@@ -163,19 +163,19 @@ def _az_pass(ctx: ProxyContext) -> dict[str, float]:
     return res
 
 
-@register_proxy("az_expressivity", needs_data=False, modifies_weights=True)
+@register_proxy("az_expressivity", version=2, needs_data=False, modifies_weights=True)
 def az_expressivity(ctx: ProxyContext) -> float:
     """AZ-NAS expressivity: sum over block maps of the eigen-entropy of the channel covariance."""
     return _az_pass(ctx)["expressivity"]
 
 
-@register_proxy("az_progressivity", needs_data=False, modifies_weights=True)
+@register_proxy("az_progressivity", version=2, needs_data=False, modifies_weights=True)
 def az_progressivity(ctx: ProxyContext) -> float:
     """AZ-NAS progressivity: the smallest increase of expressivity between consecutive block maps."""
     return _az_pass(ctx)["progressivity"]
 
 
-@register_proxy("az_trainability", needs_data=False, modifies_weights=True, order_invariant=False)
+@register_proxy("az_trainability", version=2, needs_data=False, modifies_weights=True, order_invariant=False)
 def az_trainability(ctx: ProxyContext) -> float:
     """AZ-NAS trainability: mean over block pairs of -s - 1/s + 2, s = top singular value of the
     block Jacobian estimated with a Rademacher probe (NaN where a block passes gradients unchanged)."""

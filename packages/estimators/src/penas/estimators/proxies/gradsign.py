@@ -30,7 +30,7 @@ from ._registry import register_proxy
 from .context import ProxyContext, ProxyUndefined
 
 
-@register_proxy("gradsign")
+@register_proxy("gradsign", version=2)
 def gradsign(ctx: ProxyContext) -> float:
     """GradSign: sum over Conv2d/Linear weights of |sum over samples of sign(per-sample gradient)|."""
     targets = ctx.require_targets()

@@ -110,7 +110,7 @@ def _runs(ctx: ProxyContext, x: torch.Tensor) -> bool:
     return True
 
 
-@register_proxy("tenas_lr", needs_grad=False, modifies_weights=True)
+@register_proxy("tenas_lr", version=2, needs_grad=False, modifies_weights=True)
 def tenas_lr(ctx: ProxyContext) -> float:
     """TE-NAS number of linear regions: distinct ReLU patterns of the one-channel (thin) network over
     3 x 1000 single-channel 3 x 3 crops of the batch's images (train mode)."""

@@ -172,7 +172,7 @@ def _vkdnw_pass(ctx: ProxyContext) -> dict[str, float]:
     return res
 
 
-@register_proxy("vkdnw", needs_data=False, modifies_weights=True, tasks=("classification",))
+@register_proxy("vkdnw", version=2, needs_data=False, modifies_weights=True, tasks=("classification",))
 def vkdnw(ctx: ProxyContext) -> float:
     """VKDNW: number of parameter tensors + Fisher-decile entropy / ln 9 (the reference's
     lexicographic (dim, entropy) order as one number)."""
@@ -180,7 +180,7 @@ def vkdnw(ctx: ProxyContext) -> float:
     return r["dim"] + r["entropy"] / _MAX_ENTROPY
 
 
-@register_proxy("vkdnw_entropy", needs_data=False, modifies_weights=True, tasks=("classification",))
+@register_proxy("vkdnw_entropy", version=2, needs_data=False, modifies_weights=True, tasks=("classification",))
 def vkdnw_entropy(ctx: ProxyContext) -> float:
     """VKDNW entropy of the normalised deciles of the reference's Fisher spectrum (128 weights, eval
     mode, Gaussian inputs)."""
