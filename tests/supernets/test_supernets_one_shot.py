@@ -79,6 +79,21 @@ def test_store_resume_never_recomputes(setup, tmp_path, monkeypatch):
     assert len(est.score(ARCHS)) == 3 and store.count(estimator="one_shot") == 3
 
 
+def test_each_arch_is_evaluated_once_without_a_store(setup, monkeypatch):
+    """Regression: without a store, scoring n archs evaluated n x n paths (found in a real search)."""
+    est = _est(setup)
+    calls: list[str] = []
+    real = est.evaluate
+
+    def counted(arch):
+        calls.append(str(arch))
+        return real(arch)
+
+    monkeypatch.setattr(est, "evaluate", counted)
+    est.score(ARCHS)
+    assert len(calls) == len(ARCHS)
+
+
 def test_post_deiso_averages_over_the_class(setup):
     space, _, _ = setup
     a = space.parse("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|none~1|nor_conv_3x3~2|")

@@ -271,10 +271,11 @@ def main() -> None:
                 all_res[f"{sp}/{st}"] = res
                 rows.append(_row(sp, st, res, zc_desc if st.startswith("pe-nas") else "fitness = GT lookup"))
                 print(f"done {sp} {st}", file=sys.stderr)
-    head = ("space", "strategy", "GT acc mean ± sd", "min", "optimum", "archs fully eval.", "epochs", "CPU s/run",
-            "zero-cost / fitness source")
+    head = ("space", "strategy", "GT acc mean ± sd", "min", "optimum", "archs fully eval.", "table look-ups",
+            "epochs", "CPU s/run", "zero-cost / fitness source")
     cells = [(r["space"], r["strategy"], f"{r['acc_mean']:.2f} ± {r['acc_sd']:.2f}", f"{r['acc_min']:.2f}",
-              f"{r['optimum_hits']}/{r['seeds']}", f"{r['archs_fully_evaluated']:.0f}", f"{r['epochs']:.0f}",
+              f"{r['optimum_hits']}/{r['seeds']}", f"{r['archs_fully_evaluated']:.0f}", f"{r['table_lookups']:.0f}",
+              f"{r['epochs']:.0f}",
               f"{r['cpu_s_per_run']:.2f}", r["source"]) for r in rows]
     widths = [max(len(str(r[i])) for r in [head, *cells]) for i in range(len(head))]
     print(f"\nsearch benchmark: {args.seeds} seeds; optimum = {OPTIMUM}")
@@ -296,7 +297,8 @@ def main() -> None:
 
 TABULAR_NOTE = ("\nStill tabular: PE-NAS's one-shot stage is skipped (no supernet of these spaces trained here) and its "
                 "partial-training stages are oracles (final accuracy from the table at every epoch: the benchmarks "
-                "have no learning curves), so PE-NAS finds the best arch that survives the zero-cost vote. "
+                "have no learning curves; counted as table look-ups, not as evaluations), so PE-NAS finds the best "
+                "arch that survives the zero-cost vote. "
                 "CPU s/run excludes computing the precomputed zero-cost scores. random/REA: 500 evaluations, "
                 "fitness = GT lookup.")
 
@@ -307,6 +309,11 @@ def real_partial(space: str, args: argparse.Namespace, ckpt_dir: Path, epochs: i
     if epochs is not None:
         cfg["epochs"] = epochs
     return Binding("fitness" if epochs is not None else "partial", "partial_training", cfg)
+
+
+def _existing(out: str | None) -> str | None:
+    """``out`` when it holds a run (resume it), else None (start one)."""
+    return out if out and (Path(out) / "config.json").is_file() else None
 
 
 def run_real(args: argparse.Namespace, root: Path) -> None:
@@ -327,7 +334,7 @@ def run_real(args: argparse.Namespace, root: Path) -> None:
                            zc_data="cifar10", one_shot="one_shot" if supernet else "none", supernet=supernet,
                            partial="train", partial_data="cifar10", budget=args.real_max_trained, store=store,
                            progress=False, out=str(work / f"{sp}-pe-nas-a"))
-        pe = search(cfg, bindings=bind)  # resumable: a rerun loads the finished stages
+        pe = search(cfg, bindings=bind, resume=_existing(cfg.out))  # a rerun loads the finished stages
         stages = pe["accounting"]["stages"]
         first = next(st for st in stages if st["name"].startswith("partial"))
         per_epoch = first["cpu_s"] / max(1, first["epochs"])
@@ -337,7 +344,8 @@ def run_real(args: argparse.Namespace, root: Path) -> None:
                                budget=budget, population=min(20, max(2, budget // 2)), fitness="partial_training",
                                one_shot="none", partial="none", store=store, progress=False,
                                out=str(work / f"{sp}-rea-seed"))
-        rea = search(rea_cfg, bindings={"fitness": real_partial(sp, args, work / f"{sp}-rea-ckpt", epochs=1)})
+        rea = search(rea_cfg, bindings={"fitness": real_partial(sp, args, work / f"{sp}-rea-ckpt", epochs=1)},
+                     resume=_existing(rea_cfg.out))
         rea_cpu = sum(st["cpu_s"] for st in rea["accounting"]["stages"])
         for name, res, cpu in (("pe-nas-a", pe, total), ("rea-seed", rea, rea_cpu)):
             gt = res["gt"]
@@ -351,6 +359,10 @@ def run_real(args: argparse.Namespace, root: Path) -> None:
                          "evaluations": budget if name == "rea-seed" else None})
             print(f"{sp} {name}: chosen GT {gt['value']:.2f} (rank {gt['rank']} of {gt['n']}; best of the "
                   f"candidates {gt['best_among_candidates']:.2f}), CPU {cpu:.0f} s", file=sys.stderr)
+    spaces = {r["space"] for r in rows}
+    prev = Path(args.real_results)
+    if prev.is_file():  # one space per run is fine: keep the other spaces' rows of an earlier run
+        rows = [r for r in json.loads(prev.read_text()).get("rows", []) if r.get("space") not in spaces] + rows
     print("\nreal search (every stage real on CPU, seed 0):")
     for r in rows:
         print(f"  {r['space']:<15} {r['strategy']:<9} GT {r['gt_acc']:6.2f}  rank {r['rank']:>5}/{r['n']:<6} "
@@ -374,6 +386,7 @@ def _row(space: str, strategy: str, res: list[dict], source: str) -> dict:
             "acc_sd": float(acc.std()), "acc_min": float(acc.min()),
             "optimum_hits": int(sum(bool(r["gt"]["reached_optimum"]) for r in res)),
             "archs_fully_evaluated": float(np.mean([r["accounting"]["archs_fully_evaluated"] for r in res])),
+            "table_lookups": float(np.mean([r["accounting"].get("table_lookups", 0) for r in res])),
             "epochs": float(np.mean([r["accounting"]["epochs"] for r in res])),
             "cpu_s_per_run": float(np.mean([r["cpu_total_s"] for r in res])),
             "chosen": [r["chosen"] for r in res], "source": source}

@@ -316,7 +316,8 @@ class OneShotEstimator(Estimator):
         parsed = [self.space.parse(a) if isinstance(a, str) else a for a in archs]
         ids = [self.space.format(a) for a in parsed]
         if not self.cfg["post_deiso"]:
-            vals = np.array([self._raw_scores(ids)[i] for i in ids], dtype=np.float64)
+            raw = self._raw_scores(ids)  # once: without a store every call would score all of ids again
+            vals = np.array([raw[i] for i in ids], dtype=np.float64)
         else:
             vals = cached_scores(_ClassMeans(self), ids, self.store, shard_size=64).one().values
         vals[~np.isfinite(vals)] = np.nan
