@@ -19,11 +19,6 @@ def zc(bench_module):
     return bench_module("zero_cost")
 
 
-@pytest.fixture
-def real(real_cifar):
-    return real_cifar
-
-
 def test_distinct_proxies_drop_aliases_only(zc):
     from penas.estimators.proxies import list_proxies
 
@@ -33,7 +28,7 @@ def test_distinct_proxies_drop_aliases_only(zc):
     assert set(list_proxies()) - set(got) == {"relu_logdet", "az_complexity"}
 
 
-def test_shared_call_equals_copy_per_proxy(zc, real, one_torch_thread):
+def test_shared_call_equals_copy_per_proxy(zc, real_cifar, one_torch_thread):
     from penas.estimators.zero_cost import ZeroCostEstimator, score_module
     from penas.spaces import get_space
 
@@ -57,7 +52,7 @@ def test_shared_call_equals_copy_per_proxy(zc, real, one_torch_thread):
     assert not zc.same(ours["grasp"] * (1 + 1e-3), ref["grasp"], zc.rtol_of("grasp"))
 
 
-def test_bench_writes_house_format(zc, real, tmp_path, one_torch_thread):
+def test_bench_writes_house_format(zc, real_cifar, tmp_path, one_torch_thread):
     out = tmp_path / "zc.json"
     summary = zc.main(["--proxies", "l2_norm,grad_norm,grasp,nwot,synflow,params", "--slow", "params", "--n", "1",
                        "--out", str(out)])

@@ -18,11 +18,6 @@ def zr(bench_module):
     return bench_module("zc_reproduce")
 
 
-@pytest.fixture
-def real(real_cifar):
-    return real_cifar
-
-
 def test_bootstrap_statistics_match_scipy(zr):
     # synthetic scores: only the arithmetic of the vectorised bootstrap is under test
     rng = np.random.default_rng(0)
@@ -44,7 +39,7 @@ def _run(zr, tmp_path, *extra):
                     "--boot", "20", "--store", str(tmp_path / "s.db"), "--out", str(tmp_path / "r.json"), *extra])
 
 
-def test_run_resume_and_report(zr, real, tmp_path, capsys):
+def test_run_resume_and_report(zr, real_cifar, tmp_path, capsys):
     from penas.estimators.store import ScoreStore
 
     s = _run(zr, tmp_path)
@@ -52,7 +47,7 @@ def test_run_resume_and_report(zr, real, tmp_path, capsys):
     assert set(s["spearman_valid"]) == set(s["kt_test"]) == {"params", "synflow"}
     assert s["data_source"].startswith("cifar10-train:42")
     n = ScoreStore(tmp_path / "s.db").count()
-    archs = set(zr.stage_sample("valid", real, 12, 12)["ids"][:12]) | set(zr.stage_sample("test", real, 12, 12)["ids"])
+    archs = set(zr.stage_sample("valid", real_cifar, 12, 12)["ids"][:12]) | set(zr.stage_sample("test", real_cifar, 12, 12)["ids"])
     assert n == 2 * 2 * len(archs)  # proxies x seeds x distinct archs (the two samples share store rows)
     doc = json.loads((tmp_path / "r.json").read_text())
     rows = {(r["stage"], r["proxy"]): r for r in doc["rows"]}
@@ -69,7 +64,7 @@ def test_run_resume_and_report(zr, real, tmp_path, capsys):
     assert "PARTIAL" not in capsys.readouterr().out
 
 
-def test_budget_stops_cleanly_and_report_marks_partial(zr, real, tmp_path, capsys):
+def test_budget_stops_cleanly_and_report_marks_partial(zr, real_cifar, tmp_path, capsys):
     s = _run(zr, tmp_path, "--budget-min", "0.00001")
     assert not s["run_finished"] and not s["complete"]
     assert s["coverage"]["valid"]["proxies_complete"] == 0

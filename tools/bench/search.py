@@ -302,7 +302,7 @@ TABULAR_NOTE = ("\nStill tabular: PE-NAS's one-shot stage is skipped (no superne
                 "CPU s/run excludes computing the precomputed zero-cost scores. random/REA: 500 evaluations, "
                 "fitness = GT lookup.")
 
-def real_partial(space: str, args: argparse.Namespace, ckpt_dir: Path, epochs: int | None = None) -> Binding:
+def real_partial(args: argparse.Namespace, ckpt_dir: Path, epochs: int | None = None) -> Binding:
     """The partial-training binding of ``--real`` (LESS.config on real CIFAR-10, reduced as asked)."""
     cfg = {"mode": "train", "data": "cifar10", "protocol": "less", "checkpoint_dir": str(ckpt_dir),
            "train_batches": args.partial_images // 256, "eval_batches": args.partial_eval_images // 256}
@@ -323,7 +323,7 @@ def run_real(args: argparse.Namespace, root: Path) -> None:
     rows: list[dict] = []
     for sp in args.spaces.split(","):
         supernet = args.supernet if sp == "nb201" and args.supernet and Path(args.supernet).is_file() else None
-        bind: dict[str, Binding] = {"partial": real_partial(sp, args, work / f"{sp}-ckpt")}
+        bind: dict[str, Binding] = {"partial": real_partial(args, work / f"{sp}-ckpt")}
         if supernet:  # the one-shot bench's setting: batch-statistics BN, a fixed slice of nb201-valid
             bind["one_shot"] = Binding("one_shot", "one_shot", {"checkpoint": supernet, "data": "cifar10",
                                                                 "bn_mode": "no_track", "n_batches": args.one_shot_batches})
@@ -344,7 +344,7 @@ def run_real(args: argparse.Namespace, root: Path) -> None:
                                budget=budget, population=min(20, max(2, budget // 2)), fitness="partial_training",
                                one_shot="none", partial="none", store=store, progress=False,
                                out=str(work / f"{sp}-rea-seed"))
-        rea = search(rea_cfg, bindings={"fitness": real_partial(sp, args, work / f"{sp}-rea-ckpt", epochs=1)},
+        rea = search(rea_cfg, bindings={"fitness": real_partial(args, work / f"{sp}-rea-ckpt", epochs=1)},
                      resume=_existing(rea_cfg.out))
         rea_cpu = sum(st["cpu_s"] for st in rea["accounting"]["stages"])
         for name, res, cpu in (("pe-nas-a", pe, total), ("rea-seed", rea, rea_cpu)):

@@ -4,7 +4,7 @@ On real CIFAR-10 (``--partial-data cifar10[:DIR]``, or ``auto`` resolving to it)
 nets take CIFAR-10 trains with NB201's 12-epoch protocol ``LESS.config`` (``protocol="less"``:
 ``nb201-train`` / ``nb201-valid``; :mod:`penas.estimators.partial_training`). ``--partial-images``
 (fewer training images per epoch), ``--partial-eval-images`` (a prefix of ``nb201-valid`` instead
-of all 25,000) and ``--partial-width`` (a narrower net) reduce it only when given; both land in the estimator's config, so every score's provenance records them.
+of all 25,000) and ``--partial-width`` (a narrower net) reduce it only when given; all land in the estimator's config, so every score's provenance records them.
 """
 
 from __future__ import annotations
@@ -26,13 +26,12 @@ def partial_protocol(space_name: str, data: str, images: int | None, width: int 
         from penas.estimators.partial_training import less_config
 
         out["protocol"] = "less"
+        bs = int(less_config()["batch_size"])
         if images is not None:
-            bs = int(less_config()["batch_size"])
             if images < bs:
                 raise ValueError(f"--partial-images: expected at least one batch of {bs} images, got {images}")
             out["train_batches"] = images // bs
         if eval_images is not None:
-            bs = int(less_config()["batch_size"])
             if eval_images < bs:
                 raise ValueError(f"--partial-eval-images: expected at least one batch of {bs} images, got {eval_images}")
             out["eval_batches"] = eval_images // bs

@@ -110,15 +110,20 @@ ENSEMBLE_MODELS = ("hgb", "xgb", "lgbm", "gp", "mlp")
 ENSEMBLE_TARGETS = ("rank", "value")
 
 
+def check_target(target: str) -> str:
+    """``target`` if it is one of :data:`ENSEMBLE_TARGETS`, else a one-line ``ValueError``."""
+    if target not in ENSEMBLE_TARGETS:
+        raise ValueError(f"target: expected one of {', '.join(ENSEMBLE_TARGETS)}, got {target!r}")
+    return target
+
+
 def fit_target(y: np.ndarray, target: str) -> np.ndarray:
     """The regression target of :data:`ENSEMBLE_TARGETS` for training targets ``y``."""
-    if target == "value":
+    if check_target(target) == "value":
         return np.asarray(y, dtype=np.float64)
-    if target == "rank":
-        from scipy.stats import rankdata
+    from scipy.stats import rankdata
 
-        return rankdata(y) / len(y)
-    raise ValueError(f"target: expected one of {', '.join(ENSEMBLE_TARGETS)}, got {target!r}")
+    return rankdata(y) / len(y)
 
 
 def make_regressor(model: str, seed: int = 0) -> Any:
@@ -211,7 +216,7 @@ class ZeroCostEnsemble(Estimator):
         seed: int = 0,
         target: str = "rank",
     ) -> None:
-        fit_target(np.zeros(2), target)
+        check_target(target)
         if model not in ENSEMBLE_MODELS:
             raise ValueError(f"model: expected one of {', '.join(ENSEMBLE_MODELS)}, got {model!r}")
         if not proxies:
@@ -312,7 +317,7 @@ def suite_zero_protocol(
     n = x.shape[0]
     if not 2 <= n_train <= n - 2:
         raise ValueError(f"n_train: expected 2..{n - 2} for {n} archs, got {n_train}")
-    fit_target(np.zeros(2), target)  # its one-line error before any fit
+    check_target(target)  # its one-line error before any fit
     kts, sps = [], []
     pred = test = np.zeros(0)
     for s in seeds:

@@ -70,8 +70,6 @@ def load_score_sets(cfg: BiasConfig, space: Any) -> list[ScoreSet]:
 
     out: list[ScoreSet] = []
     for name, path in parse_pairs(cfg.score_file, "--score-file").items():
-        if not path.startswith("penas:") and not Path(path).is_file():
-            raise ValueError(f"--score-file: no file at {path!r} (for {name!r})")
         have = checks.load_scores(path, space.name, "--score-file", name=name)
         ids = [space.arch_id(a) for a in have]
         vals = np.fromiter(have.values(), dtype=np.float64, count=len(have))
