@@ -96,7 +96,7 @@ def test_example_yaml_loads_and_overrides_apply():
 
 
 def test_every_command_config_dumps_and_study_defaults_round_trip(capsys):
-    from penas.app.configs import COMMAND_CONFIGS
+    from penas.app.command_configs import COMMAND_CONFIGS
     from penas.app.study.config import StudyConfig, study_config_from_dict
 
     assert {"zero-shot", "supernet-train", "supernet-eval", "analyze-bias", "study"} <= set(COMMAND_CONFIGS)
@@ -115,7 +115,7 @@ def test_configs_module_imports_no_torch():
     import subprocess
     import sys
 
-    code = "import sys, penas.app.configs as c; assert 'study' in c.COMMAND_CONFIGS; print('torch' in sys.modules)"
+    code = "import sys, penas.app.command_configs as c; assert 'study' in c.COMMAND_CONFIGS; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
@@ -284,8 +284,7 @@ def test_process_executor_gives_the_same_scores(small_study, tmp_path, capsys):
 
 # --- executor: gpus (moved from tests/estimators: the study is app code) -----------------------
 def test_study_executor_gpus_errors_and_wiring(monkeypatch):
-    from penas.app.study.config import study_config_from_dict
-    from penas.app.study.grid import make_executor
+    from penas.app.study.config import make_executor, study_config_from_dict
 
     monkeypatch.setattr(executors, "cuda_device_count", lambda: 0)
     with pytest.raises(ValueError) as e:

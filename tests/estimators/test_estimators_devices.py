@@ -24,10 +24,9 @@ from penas.estimators.executors import (
     check_devices,
     gpu_devices,
     parse_device,
-    run_multi_sweep,
-    run_sweep,
     worker_info,
 )
+from penas.estimators.scoring import run_multi_sweep, run_sweep
 from penas.estimators.store import ScoreStore
 from penas.estimators.zero_cost import ZeroCostEstimator
 

@@ -14,10 +14,9 @@ from penas.estimators.executors import (
     EstimatorSpec,
     LocalExecutor,
     RayExecutor,
-    run_multi_sweep,
-    run_sweep,
     shards_of,
 )
+from penas.estimators.scoring import run_multi_sweep, run_sweep
 from penas.estimators.store import ScoreStore
 from penas.estimators.zero_cost import ZeroCostEstimator
 

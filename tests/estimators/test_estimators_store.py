@@ -66,7 +66,7 @@ SWEEP = textwrap.dedent(
     import sys
     sys.path.insert(0, sys.argv[1])
     from estimators_toyspace import SlowEstimator, ToySpace
-    from penas.estimators.executors import run_sweep
+    from penas.estimators.scoring import run_sweep
     from penas.estimators.store import ScoreStore
     est = SlowEstimator(ToySpace(40), delay=0.04, log=sys.argv[3])
     print(run_sweep(est, [f"a{i}" for i in range(40)], ScoreStore(sys.argv[2]), shard_size=1), flush=True)

@@ -28,7 +28,7 @@ from penas.spaces.datasets import (
     resolve_auto,
     safe_load,
 )
-from penas.spaces.datasets.cifar import PICKLE_LAYOUT
+from penas.spaces.datasets.layouts import PICKLE_LAYOUT
 from penas.spaces.datasets.spec import KINDS, SPLITS
 
 N_TRAIN, N_TEST = 30, 12

@@ -1,56 +1,18 @@
 """The ``penas-app`` Typer application.
 
-Sub-command groups live in their own modules and are attached here; each command maps
-1:1 onto a typed config dataclass. Errors the user can fix are printed as one line
-(``error: <argument>: <what was expected>``) with exit code 2, never a traceback.
+The application object lives in :mod:`penas.app.commands._app`; the sub-command modules
+register on it and are attached here; each command maps 1:1 onto a typed config dataclass.
+Errors the user can fix are printed as one line (``error: <argument>: <what was expected>``)
+with exit code 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-DISTRIBUTIONS = ("penas-metrics", "penas-spaces", "penas-supernets", "penas-estimators", "penas-app")
-
-app = typer.Typer(
-    name="penas-app",
-    help="penas: performance estimation for neural architecture search.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def installed_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for dist in DISTRIBUTIONS:
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        for dist, ver in installed_versions().items():
-            typer.echo(f"{dist} {ver if ver else '(not installed)'}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version_: bool = typer.Option(
-        False, "--version", callback=_version_callback, is_eager=True, help="Print every installed penas package."
-    ),
-) -> None:
-    """penas: score architectures cheaply, measure how well the scores rank, search."""
-
-
-class UserError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2."""
+from .commands._app import UserError, app, installed_versions  # noqa: F401  (the CLI's public names)
 
 
 def _attach_subcommands() -> None:
@@ -84,7 +46,7 @@ def _first_line(msg: object) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    # Run as a script the module is ``__main__``; sub-commands attach to ``penas.app.cli.app``.
+    # Run as a script the module is ``__main__``; sub-commands attach to ``penas.app.commands._app.app``.
     from penas.app.cli import main as _main
 
     _main()

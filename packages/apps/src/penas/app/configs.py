@@ -118,33 +118,6 @@ class PlotConfig:
     seed: int = 0
 
 
-def _study_configs() -> dict[str, type]:
-    """The study family's configs (their modules import no torch at import time)."""
-    from .study.bias import BiasConfig
-    from .study.config import StudyConfig
-    from .study.zeroshot import ZeroShotConfig
-    from .supernet.evaluate import SupernetEvalConfig
-    from .supernet.train import SupernetTrainConfig
-
-    return {"zero-shot": ZeroShotConfig, "supernet-train": SupernetTrainConfig, "supernet-eval": SupernetEvalConfig,
-            "analyze-bias": BiasConfig, "study": StudyConfig}
-
-
-def _segmentation_configs() -> dict[str, type]:
-    """The segmentation commands' configs (their modules import no torch at import time)."""
-    from .segmentation.evaluate import SegEvalConfig
-    from .segmentation.search_config import SegSearchConfig
-    from .segmentation.show import SegShowConfig
-
-    return {"search-segmentation": SegSearchConfig, "segmentation-eval": SegEvalConfig,
-            "segmentation-show": SegShowConfig}
-
-
-# ``penas-app config dump NAME``: NAME is the command (sub-commands joined by "-").
-COMMAND_CONFIGS: dict[str, type] = {"search": SearchConfig, "evaluate": EvaluateConfig, "plot": PlotConfig,
-                                    **_study_configs(), **_segmentation_configs()}
-
-
 def defaults(cls: type) -> dict[str, Any]:
     """Every field's default; nested config sections (dataclasses) become plain dicts."""
     out: dict[str, Any] = {}

@@ -81,7 +81,7 @@ def run_evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     from_store = ScoreStore(cfg.from_store, readonly=True) if cfg.from_store else None
     table: dict[str, np.ndarray] = {}
     sources: dict[str, str] = {}
-    from .study.grid import make_executor
+    from .study.config import make_executor
 
     executor = make_executor(cfg.executor, "--executor")
     try:

@@ -1,7 +1,7 @@
 """Run an estimator over many architectures, writing scores to a :class:`ScoreStore` as they come.
 
-:func:`penas.estimators.scoring.cached_scores` (and its wrappers :func:`run_sweep` /
-:func:`run_multi_sweep`) asks the store which arch ids are missing, cuts them into shards, and
+:func:`penas.estimators.scoring.cached_scores` (and its wrappers
+:func:`~penas.estimators.scoring.run_sweep` / :func:`~penas.estimators.scoring.run_multi_sweep`) asks the store which arch ids are missing, cuts them into shards, and
 hands the shards to an executor:
 
 * :class:`LocalExecutor` -- ``workers=1``: in this process, in order; ``workers=N``: a
@@ -42,8 +42,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from .base import Estimator, ProvenanceRows, ScoreResult
-from .scoring import SweepReport, cached_scores
-from .store import ScoreStore
 
 #: ``(arch_ids, scores, provenance rows)``; the rows (:class:`~penas.estimators.base.ProvenanceRows`) are
 #: built when read.
@@ -396,36 +394,8 @@ class _RayDeviceWorker:
         return out
 
 
-# --- sweep ------------------------------------------------------------------------------------
+# --- shards -----------------------------------------------------------------------------------
 def shards_of(ids: Sequence[str], size: int) -> list[list[str]]:
     if size < 1:
         raise ValueError(f"shard_size: expected a positive integer, got {size}")
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
-
-
-def run_sweep(
-    estimator_or_factory: EstimatorSource,
-    arch_ids: Sequence[str],
-    store: ScoreStore,
-    executor: Executor | None = None,
-    shard_size: int = 8,
-) -> SweepReport:
-    """Score every arch in ``arch_ids`` that ``store`` lacks; store results shard by shard
-    (:func:`~penas.estimators.scoring.cached_scores` of a single-output estimator)."""
-    return cached_scores(estimator_or_factory, arch_ids, store, executor, shard_size=shard_size).one().report()
-
-
-def run_multi_sweep(
-    estimator: Any,
-    proxies: Sequence[str],
-    arch_ids: Sequence[str],
-    store: ScoreStore,
-    executor: Executor | None = None,
-    shard_size: int = 8,
-) -> dict[str, SweepReport]:
-    """Like :func:`run_sweep` for several proxies of one :class:`ZeroCostEstimator`: each arch
-    lacking any of them is built once and scored by all ``proxies``
-    (:meth:`ZeroCostEstimator.with_proxies`); each proxy's scores are stored under its own
-    estimator name and config hash."""
-    table = cached_scores(estimator.with_proxies(proxies), arch_ids, store, executor, shard_size=shard_size)
-    return {p: table[p].report() for p in proxies}

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .base import Estimator
+from .executors import EstimatorSource, EstimatorSpec, Executor, LocalExecutor, materialise, shards_of
 from .store import ScoreStore
 
 ProgressFn = Callable[[int, int], None]  # (archs done, archs to compute)
@@ -147,8 +148,6 @@ def cached_scores(
     >>> col.n_computed, bool(col.values[1] > col.values[0])
     (2, True)
     """
-    from .executors import EstimatorSpec, LocalExecutor, materialise, shards_of
-
     t0 = time.perf_counter()
     est = materialise(estimator)
     cols = columns_of(est)
@@ -201,3 +200,31 @@ def cached_scores(
 
 
 __all__ = ["ColumnScores", "ProgressFn", "ScoreTable", "SweepReport", "cached_scores", "columns_of"]
+
+
+def run_sweep(
+    estimator_or_factory: EstimatorSource,
+    arch_ids: Sequence[str],
+    store: ScoreStore,
+    executor: Executor | None = None,
+    shard_size: int = 8,
+) -> SweepReport:
+    """Score every arch in ``arch_ids`` that ``store`` lacks; store results shard by shard
+    (:func:`cached_scores` of a single-output estimator)."""
+    return cached_scores(estimator_or_factory, arch_ids, store, executor, shard_size=shard_size).one().report()
+
+
+def run_multi_sweep(
+    estimator: Any,
+    proxies: Sequence[str],
+    arch_ids: Sequence[str],
+    store: ScoreStore,
+    executor: Executor | None = None,
+    shard_size: int = 8,
+) -> dict[str, SweepReport]:
+    """Like :func:`run_sweep` for several proxies of one :class:`ZeroCostEstimator`: each arch
+    lacking any of them is built once and scored by all ``proxies``
+    (:meth:`ZeroCostEstimator.with_proxies`); each proxy's scores are stored under its own
+    estimator name and config hash."""
+    table = cached_scores(estimator.with_proxies(proxies), arch_ids, store, executor, shard_size=shard_size)
+    return {p: table[p].report() for p in proxies}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ..cli import UserError, app
-from ..configs import COMMAND_CONFIGS, SEARCH_PRESETS, defaults
+from ..command_configs import COMMAND_CONFIGS
+from ..configs import SEARCH_PRESETS, defaults
+from ._app import UserError, app
 
 config_app = typer.Typer(help="Inspect the typed configs behind the commands.", no_args_is_help=True)
 app.add_typer(config_app, name="config")

@@ -1,4 +1,4 @@
-"""penas-app sub-commands (data). Adds its commands to penas.app.cli.app on import.
+"""penas-app sub-commands (data). Adds its commands to penas.app.commands._app.app on import.
 
 ``penas-app data list|info|import|download``: the ground-truth benchmark tables
 (:mod:`penas.spaces.benchmarks`); for ``cifar10`` / ``cifar100`` the image datasets
@@ -14,8 +14,8 @@ import typer
 
 from penas.spaces.datasets.manage import DATASETS as _IMAGE_DATASETS  # dataset names, not spaces
 
-from ..cli import UserError, app
 from . import data_images
+from ._app import UserError, app
 
 data_app = typer.Typer(
     name="data",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from ..cli import UserError
+from ._app import UserError
 
 
 def _fail(e: BaseException) -> UserError:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ..cli import app
 from ..configs import EvaluateConfig, defaults
+from ._app import app
 
 _D = defaults(EvaluateConfig)
 

@@ -1,4 +1,4 @@
-"""penas-app sub-commands (retrain). Adds its commands to penas.app.cli.app on import.
+"""penas-app sub-commands (retrain). Adds its commands to penas.app.commands._app.app on import.
 
 ``penas-app retrain darts --genotype "Genotype(...)" --dataset cifar10 --data DIR --out RUN_DIR``
 ``penas-app retrain attentivenas --config cfg.json --dataset imagenet --data DIR --out RUN_DIR``
@@ -21,7 +21,7 @@ from typing import Any
 
 import typer
 
-from ..cli import UserError, app
+from ._app import UserError, app
 
 retrain_app = typer.Typer(
     name="retrain",

@@ -1,4 +1,4 @@
-"""penas-app sub-commands (scores). Adds its commands to penas.app.cli.app on import.
+"""penas-app sub-commands (scores). Adds its commands to penas.app.commands._app.app on import.
 
 ``penas-app scores build-table|list-tables|import-table``: penas's own precomputed zero-cost
 score tables (:mod:`penas.estimators.score_tables`). ``build-table`` scores through a score store,
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from ..cli import app
+from ._app import app
 
 scores_app = typer.Typer(
     name="scores",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import typer
 
-from ..cli import UserError, app
 from ..configs import SearchConfig, defaults
 from ..segmentation.search_config import (
     ALIAS,
@@ -19,6 +18,7 @@ from ..segmentation.search_config import (
     is_segmentation_space,
     parse_flops,
 )
+from ._app import UserError, app
 
 _D = defaults(SearchConfig)
 _S = defaults(SegSearchConfig)

@@ -13,9 +13,9 @@ from dataclasses import asdict
 
 import typer
 
-from ..cli import app
 from ..segmentation.evaluate import SegEvalConfig
 from ..segmentation.show import SegShowConfig
+from ._app import app
 
 _E = asdict(SegEvalConfig())
 _S = asdict(SegShowConfig())

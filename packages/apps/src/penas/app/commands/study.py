@@ -9,10 +9,10 @@ from pathlib import Path
 
 import typer
 
-from ..cli import app
 from ..configs import defaults
 from ..study.bias import BiasConfig
 from ..study.zeroshot import ZeroShotConfig
+from ._app import app
 
 _Z = defaults(ZeroShotConfig)
 _B = defaults(BiasConfig)
@@ -46,7 +46,7 @@ def zero_shot(
                          archs=archs, sample_seed=sample_seed, store=store, data=data, batch_size=batch_size,
                          dataset=dataset, chunk=chunk, progress=progress)
     _validate_zero_shot(cfg)
-    from ..study.grid import make_executor
+    from ..study.config import make_executor
 
     ex = make_executor(executor, "--executor")
     console = Console()

@@ -10,10 +10,10 @@ import os
 
 import typer
 
-from ..cli import app
 from ..configs import defaults
 from ..supernet.evaluate import SupernetEvalConfig
 from ..supernet.train import SupernetTrainConfig
+from ._app import app
 
 _T = defaults(SupernetTrainConfig)
 _E = defaults(SupernetEvalConfig)

@@ -111,6 +111,27 @@ def parse_executor(spec: str, where: str = "study.yaml") -> tuple[str, list[int]
     raise err
 
 
+def make_executor(spec: str, where: str = "study.yaml") -> Any:
+    """``local`` -> None (in-process stages); ``process:N`` / ``ray`` -> a penas executor;
+    ``gpus`` / ``gpus:0,2`` -> one spawned worker per CUDA device (all visible ones / those)."""
+    from penas.estimators.executors import LocalExecutor, RayExecutor, gpu_devices
+
+    kind, arg = parse_executor(spec, where)
+    if kind == "local":
+        return None
+    if kind == "process":
+        return LocalExecutor(workers=arg[0])
+    if kind == "gpus":
+        try:
+            return LocalExecutor(devices=gpu_devices(arg))
+        except ValueError as e:
+            raise ValueError(f"{where}: executor: {spec}: {e}; use local or process:N") from None
+    try:
+        return RayExecutor()
+    except ImportError:
+        raise ValueError(f"{where}: executor: ray needs ray: pip install 'penas-estimators[ray]'") from None
+
+
 @dataclass
 class StudyConfig:
     """``penas-app study``."""

@@ -29,81 +29,18 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import TRAIN_OVERRIDES, StudyConfig, parse_executor
+from .config import TRAIN_OVERRIDES, StudyConfig, make_executor
+from .result import StoreKey, StudyResult
 
 LogFn = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class StoreKey:
-    """One stored score set of the grid (one estimator configuration)."""
-
-    family: str  # zero_shot | one_shot
-    label: str  # the report's estimator: proxy@Nb, or one_shot[metric]
-    estimator: str
-    config_hash: str
-    seed: int | None = None  # zero-shot init seed (the replicate axis)
-    n_batches: int | None = None
-    checkpoint: str | None = None
-    epoch: int | None = None
-    step: int | None = None
-    higher_is_better: bool = True  # the estimator's declared score direction
-
-    @property
-    def column(self) -> str:
-        """The per-arch CSV column of this key."""
-        if self.family == "one_shot":
-            return f"{self.label}@epoch{self.epoch:04d}"
-        return f"{self.label}@seed{self.seed}"
-
-
-@dataclass
-class StudyResult:
-    space: str
-    ids: list[str]
-    keys: list[StoreKey]
-    computed: dict[str, int]  # supernet_steps, one_shot, zero_shot: work done by this run
-    sources: dict[str, str]  # data source per stage
-    checkpoints: list[str]
-    torchrun: str | None
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["keys"] = [asdict(k) for k in self.keys]
-        d["n_archs"] = len(self.ids)
-        d.pop("ids")
-        return d
 
 
 def _log(on_log: LogFn | None, msg: str) -> None:
     if on_log is not None:
         on_log(msg)
-
-
-def make_executor(spec: str, where: str = "study.yaml") -> Any:
-    """``local`` -> None (in-process stages); ``process:N`` / ``ray`` -> a penas executor;
-    ``gpus`` / ``gpus:0,2`` -> one spawned worker per CUDA device (all visible ones / those)."""
-    from penas.estimators.executors import LocalExecutor, RayExecutor, gpu_devices
-
-    kind, arg = parse_executor(spec, where)
-    if kind == "local":
-        return None
-    if kind == "process":
-        return LocalExecutor(workers=arg[0])
-    if kind == "gpus":
-        try:
-            return LocalExecutor(devices=gpu_devices(arg))
-        except ValueError as e:
-            raise ValueError(f"{where}: executor: {spec}: {e}; use local or process:N") from None
-    try:
-        return RayExecutor()
-    except ImportError:
-        raise ValueError(f"{where}: executor: ray needs ray: pip install 'penas-estimators[ray]'") from None
 
 
 # --- supernet ---------------------------------------------------------------------------------

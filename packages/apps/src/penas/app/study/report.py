@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .config import StudyConfig
-from .grid import StoreKey, StudyResult
+from .result import StoreKey, StudyResult
 
 STD_NOTE = "population std (ddof=0) over replicates; NaN replicates left out"
 SUMMARY = ("kendall_tau", "spearman", "pearson", "weighted_tau", "mkr")

@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from .cifar import ImageDataset, find_layout, open_dataset
+from .cifar import ImageDataset, open_dataset
+from .layouts import find_layout
 from .safe_pickle import SafeUnpickler, UnsafePickleError, safe_load
 from .spec import DataSpec, Split, parse_data_spec, parse_split, resolve_auto
 from .splits import read_nb201_split, select_indices

@@ -1,6 +1,6 @@
 """CIFAR-10 and CIFAR-100 (and CIFAR-shaped ImageFolder trees) from three layouts, one code path.
 
-Layouts of a directory ``DIR`` (:func:`find_layout` detects which):
+Layouts of a directory ``DIR`` (:func:`penas.spaces.datasets.layouts.find_layout` detects which):
 
 * ``npy`` -- ``DIR/{train,test}_{images,labels}.npy``: uint8 ``[N,H,W,3]`` RGB images and integer
   labels, read with ``np.load(mmap_mode="r", allow_pickle=False)`` (memory-mapped, never unpickled).
@@ -28,41 +28,14 @@ from typing import Any
 import numpy as np
 
 from ..paths import file_sha256 as sha256_file
+from .layouts import NPY_FILES, PICKLE_LAYOUT, expected_layouts, find_layout
 from .safe_pickle import UnsafePickleError, safe_load
 from .spec import DataSpec, Split, parse_data_spec, parse_split
 from .splits import select_indices
 
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100}
-PICKLE_LAYOUT = {
-    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels"),
-    "cifar100": ("cifar-100-python", ["train"], ["test"], b"fine_labels"),
-}
-NPY_FILES = ("train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy")
 IMG_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 MANIFEST = "manifest.json"
-
-
-def find_layout(directory: str | Path, name: str = "cifar10") -> tuple[str, Path] | None:
-    """``(layout, directory holding the files)`` for ``directory``, or ``None`` when it holds none."""
-    d = Path(directory)
-    if not d.is_dir():
-        return None
-    if all((d / f).is_file() for f in NPY_FILES):
-        return "npy", d
-    if name in PICKLE_LAYOUT:
-        sub, train, test, _ = PICKLE_LAYOUT[name]
-        for c in (d / sub, d):
-            if all((c / f).is_file() for f in train + test):
-                return "pickle", c
-    if (d / "train").is_dir() and any((d / t).is_dir() for t in ("test", "val")):
-        return "imagefolder", d
-    return None
-
-
-def expected_layouts(name: str) -> str:
-    sub, train, test, _ = PICKLE_LAYOUT.get(name, PICKLE_LAYOUT["cifar10"])
-    return (f"DIR/{{train,test}}_{{images,labels}}.npy, DIR/{sub}/{{{','.join(train + test)}}} (the python "
-            "batches) or DIR/{train,test}/<class>/<image>")
 
 
 @dataclass

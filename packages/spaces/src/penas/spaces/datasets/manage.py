@@ -28,7 +28,8 @@ import numpy as np
 
 from ..atomic_io import atomic_dir
 from ..paths import file_sha256
-from .cifar import MANIFEST, NPY_FILES, PICKLE_LAYOUT, find_layout, open_dataset, read_python_batches
+from .cifar import MANIFEST, open_dataset, read_python_batches
+from .layouts import NPY_FILES, PICKLE_LAYOUT, find_layout
 from .spec import DataSpec
 
 DATASETS = ("cifar10", "cifar100")

@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .layouts import find_layout
+
 #: kind -> (argument: "n" | "dir" | "dir?" | "n?" | None, image-classification dataset?)
 KINDS: dict[str, tuple[str | None, bool]] = {
     "auto": (None, False),
@@ -177,8 +179,6 @@ def resolve_auto(spec: DataSpec | str, root: str | Path | None = None) -> DataSp
     s = parse_data_spec(spec) if isinstance(spec, str) else spec
     if s.kind != "auto":
         return s
-    from .cifar import find_layout
-
     cifar = DataSpec("cifar10")
     if find_layout(cifar.directory(root), "cifar10") is not None:
         return cifar
