@@ -84,3 +84,20 @@ def test_partial_training_device_is_checked_and_recorded(tmp_path):
     arch_id = space.format(space.sample(np.random.default_rng(1)))
     res = cpu.score_result([arch_id])
     assert np.isfinite(res.scores).all() and res.provenance[0].extra["device"] == "cpu"
+
+
+@real
+def test_rea_with_partial_training_fitness_is_charged_its_epochs(tmp_path):
+    """REA's fitness is scored without an ``@epoch`` key; its partial training is still charged (one
+    epoch per distinct arch trained), and the same fitness read from a table is a look-up."""
+    from penas.app.workflows import Binding, SearchConfig, search
+
+    fit = {"mode": "train", "data": "cifar10", "protocol": "less", "epochs": 1, "train_batches": 1,
+           "eval_batches": 1, "build_kwargs": {"C": 4}, "checkpoint_dir": str(tmp_path / "ckpt")}
+    cfg = SearchConfig(space="nb201", strategy="rea-seed", seed=0, candidates="sample:20", budget=5, population=3,
+                       sample_size=3, fitness="partial_training", one_shot="none", partial="none", store=str(tmp_path / "s.db"),
+                       progress=False, out=str(tmp_path / "rea"))
+    res = search(cfg, bindings={"fitness": Binding("fitness", "partial_training", fit)})
+    acc = res["accounting"]
+    assert acc["archs_trained_partially"] == acc["epochs"] >= 3  # one epoch per distinct arch
+    assert acc["table_lookups"] == 0 and acc["stages"][0]["epochs"] == acc["epochs"]

@@ -35,3 +35,24 @@ def test_macro_vote_from_the_shipped_table(bench, bench_root, tmp_path, monkeypa
 def test_macro_vote_unknown_column_is_one_line(bench, bench_root, tmp_path):
     with pytest.raises(SystemExit, match=r"--macro-vote: score table 'nasbench_macro_zc' has no column 'bogus'"):
         bench.zc_setup("nasbench_macro", bench_root, ("l2_norm", "bogus"))
+
+
+def test_rea_runs_until_it_has_used_the_cpu_budget(bench, tmp_path, monkeypatch):
+    """REA's budget grows with the CPU it still lacks; every run keeps the seeded population (so the
+    earlier evaluations are the same archs, read back from the store) and gets its own run directory.
+    ``search`` is replaced by a stand-in whose evaluations cost 2 CPU s each, the first ones 0 once
+    stored -- the accounting only, no training."""
+    seen: list[tuple[int, int, str]] = []
+
+    def fake_search(cfg, bindings=None, resume=None):
+        done = max((b for b, _, _ in seen), default=0)
+        seen.append((cfg.budget, cfg.population, cfg.out))
+        return {"accounting": {"stages": [{"cpu_s": 2.0 * (cfg.budget - done)}]}}
+
+    monkeypatch.setattr(bench, "search", fake_search)
+    args = bench.argparse.Namespace(real_candidates=50, partial_images=512, partial_eval_images=256)
+    _, cpu, runs = bench.equal_cpu_rea(args, "nb201", str(tmp_path / "s.db"), tmp_path, cpu_budget=100.0, budget=20)
+    assert [b for b, _, _ in seen] == [20, 50] and cpu == 100.0
+    assert [(r["budget"], r["cpu_s"]) for r in runs] == [(20, 40.0), (50, 60.0)]
+    assert {p for _, p, _ in seen} == {10}  # the population of the first run throughout
+    assert [o.rsplit("/", 1)[1] for _, _, o in seen] == ["nb201-rea-seed", "nb201-rea-seed-b50"]

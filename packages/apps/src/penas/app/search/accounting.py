@@ -6,7 +6,9 @@
   (the benchmark's final accuracy at every epoch: an oracle, not training). They are neither
   "fully evaluated" nor partially trained, and charge no epochs;
 * ``epochs``: training epochs those evaluations stand for (partial training: the highest
-  epoch an arch reached; a GT lookup: the space's full schedule);
+  epoch an arch reached -- the stage's ``role@E``, or for a role scored without an epoch, such as
+  REA's partial-training fitness, the estimator's configured ``epochs``; a GT lookup: the space's
+  full schedule);
 * ``charged_runtime_s``: training seconds those evaluations stand for, per stage and in total, where
   the ground truth predicts a runtime (the NB301 surrogate for ``darts``): a partial-training stage
   is charged the surrogate's runtime to its epoch (``runtime_cost_s`` of the partial-training
@@ -39,11 +41,13 @@ def accounting(session: SearchSession) -> dict[str, Any]:
             b = session.bindings.get(role)
             if b is None:
                 continue
-            if b.cost_kind == "epochs" and ep and _table_lookup(rec, role):
-                looked_up.update(m)
-            elif b.cost_kind == "epochs" and ep:
-                for a in m:
-                    epochs_by_arch[a] = max(epochs_by_arch.get(a, 0), int(ep))
+            if b.cost_kind == "epochs":
+                e = _epoch(session, b, role, ep)
+                if e is not None and _table_lookup(rec, role):
+                    looked_up.update(m)
+                elif e is not None:
+                    for a in m:
+                        epochs_by_arch[a] = max(epochs_by_arch.get(a, 0), e)
             elif b.cost_kind == "gt":
                 gt_archs.update(m)
     evaluated = set(epochs_by_arch) | gt_archs
@@ -74,15 +78,32 @@ def _table_lookup(rec: StageRecord, role: str) -> bool:
     return rec.fidelity.get(role) == "tabular-final"
 
 
-def _charged_roles(session: SearchSession, rec: StageRecord) -> list[tuple[Binding, str, str, dict[str, float]]]:
-    """(binding, role, epoch text, scores) of the charged roles a stage scored."""
+def _epoch(session: SearchSession, b: Binding, role: str, ep: str) -> int | None:
+    """The training epoch an ``epochs``-charged role's scores stand for: the ``role@E`` key names
+    it; a role scored without one (a search's fitness, e.g. REA on partial training) trains to its
+    estimator's configured ``epochs``; ``None`` when neither says."""
+    if ep:
+        return int(ep)
+    e = b.cfg.get("epochs")
+    if e is None:
+        e = (getattr(session.estimator(role), "cfg", None) or {}).get("epochs")
+    return int(e) if e else None
+
+
+def _charged_roles(session: SearchSession, rec: StageRecord) -> list[tuple[Binding, str, int, dict[str, float]]]:
+    """(binding, role, epoch, scores) of the charged roles a stage scored (epoch 0 for a GT lookup)."""
     out = []
     for key, m in rec.output.scores.items():
         role, _, ep = key.partition("@")
         b = session.bindings.get(role)
-        if b is not None and (b.cost_kind == "gt" or (b.cost_kind == "epochs" and ep
-                                                       and not _table_lookup(rec, role))):
-            out.append((b, role, ep, m))
+        if b is None:
+            continue
+        if b.cost_kind == "gt":
+            out.append((b, role, 0, m))
+        elif b.cost_kind == "epochs" and not _table_lookup(rec, role):
+            e = _epoch(session, b, role, ep)
+            if e is not None:
+                out.append((b, role, e, m))
     return out
 
 
@@ -100,8 +121,8 @@ def _epochs_by_stage(session: SearchSession) -> list[int]:
                 gt.update(m)
                 continue
             for a in m:
-                n += max(0, int(ep) - reached.get(a, 0))
-                reached[a] = max(reached.get(a, 0), int(ep))
+                n += max(0, ep - reached.get(a, 0))
+                reached[a] = max(reached.get(a, 0), ep)
         out.append(n)
     return out
 
@@ -126,7 +147,7 @@ def _runtime_by_stage(session: SearchSession) -> list[float | None]:
                 est = session.estimator(role)
                 before = est.runtime_cost_s({a: epochs[a] for a in m if a in epochs})
                 for a in m:
-                    epochs.setdefault(a, []).append(int(ep))
+                    epochs.setdefault(a, []).append(ep)
                 charged = (charged or 0.0) + est.runtime_cost_s({a: epochs[a] for a in m}) - before
         out.append(charged)
     return out
