@@ -138,3 +138,33 @@ def test_head_groups_and_bad_settings():
                   plateau=Plateau([0.1]))
     with pytest.raises(ValueError, match="^data:"):
         TrainLoop(net, opt, lambda b, s: None, steps_per_epoch=1, total_steps=1).run([])
+
+
+class _KeepsBnFrozen(nn.Module):
+    """Overrides ``train`` (as mmcv's norm_eval backbones do): its BN stays in eval mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(2)
+        self.conv = nn.Conv2d(2, 2, 1)
+
+    def train(self, mode: bool = True) -> _KeepsBnFrozen:
+        super().train(mode)
+        self.bn.eval()
+        return self
+
+
+def test_train_mode_sets_the_same_flags_as_module_train():
+    from penas.supernets.engine.loop import train_mode
+
+    def make() -> nn.Module:
+        return nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(), nn.BatchNorm1d(2)), _KeepsBnFrozen())
+
+    a, b = make(), make()
+    for m in (a, b):
+        m.eval()
+        m[1].train()  # mixed flags before the call
+    a.train()
+    train_mode(b)
+    assert [m.training for m in a.modules()] == [m.training for m in b.modules()]
+    assert not b[2].bn.training and b[1][0].training

@@ -5,12 +5,15 @@ For each of ``--paths`` seeded NB201 archs (a sampled path):
 * **training**: images/s of a supernet training step on that path (the one training engine's
   supernet task, :class:`~penas.supernets.trainer.SupernetTrainer`, with a
   :class:`~penas.supernets.samplers.FixedSampler`) vs the stand-alone ``space.build(arch)`` of the
-  same arch and width trained with the same optimiser, loss and gradient clipping. Interleaved
-  rounds, median per model (the machine may be shared; load drifts between rounds). Target: the
-  supernet keeps >= 0.9x of the stand-alone net on every path.
+  same arch and width trained with the same optimiser, loss and gradient clipping. Paired rounds:
+  each round times both models back to back (alternating which goes first), the path's ratio is
+  the median of the per-round ratios, so load that drifts between rounds cancels (the machine may
+  be shared; the summary records the load average). Target: the supernet keeps >= 0.9x of the
+  stand-alone net on every path.
 * **one-shot evaluation**: wall time of :meth:`OneShotEstimator.evaluate` (BN recalibration on
   ``--recal-batches`` training batches + scoring ``--eval-batches`` held-out batches) vs a plain
-  ``no_grad`` forward of the stand-alone net over the same images. Target: <= 1.2x.
+  ``no_grad`` forward of the stand-alone net over the same images, paired per round in the same
+  way. Target: <= 1.2x.
 
 Data: the first images of ``nb201-train`` (training and recalibration) and of ``nb201-valid``
 (scoring) from the data layer (``PENAS_DATA``: real CIFAR-10); SYNTHETIC only when no CIFAR-10
@@ -25,6 +28,7 @@ Writes ``tools/bench/results/supernet.json`` (summary: ``train_ratio_median``,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -93,6 +97,7 @@ def _timed(step, images: int, steps: int) -> float:
 
 def main() -> None:
     a = parse()
+    load0 = os.getloadavg()[0]  # other work on the machine, for the record (the ratios are paired)
     space = get_space("nb201")
     torch.manual_seed(a.seed)
     x, y, xe, ye, source, synthetic = _data(a, space)
@@ -128,9 +133,13 @@ def main() -> None:
         tr.train_step()
         standalone_step()  # warm-up both
         sup, alone = [], []
-        for _ in range(a.rounds):
-            sup.append(_timed(tr.train_step, a.batch, a.steps))
-            alone.append(_timed(standalone_step, a.batch, a.steps))
+        for r in range(a.rounds):  # paired rounds, alternating which model goes first
+            if r % 2 == 0:
+                sup.append(_timed(tr.train_step, a.batch, a.steps))
+                alone.append(_timed(standalone_step, a.batch, a.steps))
+            else:
+                alone.append(_timed(standalone_step, a.batch, a.steps))
+                sup.append(_timed(tr.train_step, a.batch, a.steps))
 
         @torch.no_grad()
         def plain_forward(net=net) -> None:
@@ -140,23 +149,29 @@ def main() -> None:
 
         ev, fw = [], []
         est.evaluate(arch)  # warm-up
-        for _ in range(a.rounds):
-            t0 = time.perf_counter()
-            est.evaluate(arch)
-            ev.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            plain_forward()
-            fw.append(time.perf_counter() - t0)
+        for r in range(a.rounds):
+            for which in ((0, 1) if r % 2 == 0 else (1, 0)):
+                t0 = time.perf_counter()
+                if which == 0:
+                    est.evaluate(arch)
+                else:
+                    plain_forward()
+                (ev if which == 0 else fw).append(time.perf_counter() - t0)
         s, t, e, f = (float(np.median(v)) for v in (sup, alone, ev, fw))
-        row = {"arch": arch_id, "supernet_ips": s, "standalone_ips": t, "train_ratio": s / t,
-               "eval_s": e, "forward_s": f, "eval_over_forward": e / f, "params_m": space.params(arch) / 1e6}
+        train_ratio = float(np.median(np.array(sup) / np.array(alone)))
+        eval_ratio = float(np.median(np.array(ev) / np.array(fw)))
+        row = {"arch": arch_id, "supernet_ips": s, "standalone_ips": t, "train_ratio": train_ratio,
+               "eval_s": e, "forward_s": f, "eval_over_forward": eval_ratio, "params_m": space.params(arch) / 1e6,
+               "train_ratio_rounds": (np.array(sup) / np.array(alone)).tolist()}
         rows.append(row)
-        print(f"| {k} | {arch_id} | {s:.0f} | {t:.0f} | {s / t:.2f}x | {e:.3f} | {f:.3f} | {e / f:.2f}x |", flush=True)
+        print(f"| {k} | {arch_id} | {s:.0f} | {t:.0f} | {train_ratio:.2f}x | {e:.3f} | {f:.3f} | {eval_ratio:.2f}x |",
+              flush=True)
     tr_r = np.array([r["train_ratio"] for r in rows])
     ev_r = np.array([r["eval_over_forward"] for r in rows])
     summary = {"n_paths": len(rows), "train_ratio_median": float(np.median(tr_r)), "train_ratio_worst": float(tr_r.min()),
                "eval_over_forward_median": float(np.median(ev_r)), "eval_over_forward_worst": float(ev_r.max()),
                "data_source": source, "synthetic": synthetic, "threads": torch.get_num_threads(),
+               "load_avg_1min": {"start": load0, "end": os.getloadavg()[0]},
                "scale": {"channels": a.channels, "cells": a.cells, "batch": a.batch, "steps": a.steps,
                          "rounds": a.rounds, "eval_images": a.batch * a.eval_batches,
                          "recal_images": a.batch * a.recal_batches},

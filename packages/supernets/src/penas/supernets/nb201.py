@@ -52,6 +52,13 @@ class _SuperCell(nn.Module):
     def path(self, arch: Sequence[str]) -> _PathCell:
         return _PathCell([self.edges[e][OPS.index(op)] for e, op in enumerate(arch)])
 
+    def forward_path(self, x: torch.Tensor, ops: Sequence[int]) -> torch.Tensor:
+        """``path(arch)(x)`` without building the path's modules (``ops``: op indices per edge)."""
+        nodes = [x]
+        for target in (1, 2, 3):
+            nodes.append(sum(self.edges[e][ops[e]](nodes[s]) for e, (d, s) in enumerate(EDGES) if d == target))
+        return nodes[3]
+
 
 @register_supernet("nb201")
 class NB201Supernet(Supernet):
@@ -98,6 +105,17 @@ class NB201Supernet(Supernet):
         body += [m.path(arch) if isinstance(m, _SuperCell) else m for m in self.layers]
         body += [self.lastact, self.pool, self.dropout, self.classifier]
         return PathModule(body)
+
+    def forward(self, x: torch.Tensor, arch: Any) -> torch.Tensor:
+        """``subnet(arch)(x)``, computed without building the subnet's modules (a training step builds
+        no 15-cell module tree; the numbers are the same)."""
+        arch = self.space.parse(arch) if isinstance(arch, str) else arch
+        self.space.format(arch)  # validates
+        ops = [OPS.index(op) for op in arch]
+        x = self.stem(x)
+        for m in self.layers:
+            x = m.forward_path(x, ops) if isinstance(m, _SuperCell) else m(x)
+        return self.classifier(self.dropout(self.pool(self.lastact(x))))
 
     def decisions(self) -> list[tuple[str, ...]]:
         return [OPS for _ in EDGES]

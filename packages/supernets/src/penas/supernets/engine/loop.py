@@ -42,6 +42,26 @@ LossFn = Callable[[Any, "LoopState"], tuple[torch.Tensor, dict[str, float]]]
 Progress = Callable[[dict[str, Any]], None]
 
 
+def train_mode(model: nn.Module) -> None:
+    """``model.train()`` at a fraction of its per-step cost on a supernet of thousands of modules.
+
+    The same result: every module's ``training`` flag is set (a module that overrides ``train``
+    gets its own ``train(True)`` call, which handles its children). ``Module.train`` walks the
+    tree through ``named_modules`` and assigns every flag through ``Module.__setattr__``; on
+    NB201's C=16 supernet (5,735 modules) that is about 19 ms a step, 4 % of a cheap path's step.
+    Here the walk reads ``_modules`` directly and assigns only the flags that are off.
+    """
+    stack = [model]
+    while stack:
+        m = stack.pop()
+        if type(m).train is not nn.Module.train:
+            m.train(True)
+            continue
+        if not m.training:
+            m.training = True
+        stack.extend(c for c in m._modules.values() if c is not None)
+
+
 @dataclass
 class LoopState:
     """Where a run stands: steps done, epochs finished, batches of the current epoch consumed, and
@@ -194,6 +214,11 @@ class TrainLoop:
                 g["lr"] = lr
 
     # --- one step ---------------------------------------------------------------------------
+    def _stepped_params(self) -> list[torch.Tensor]:
+        """The parameters the optimizer updates that have a gradient this step: what clipping
+        bounds (and what AMP unscaled); read from the optimizer's lists, not by walking the model."""
+        return [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+
     def train_step(self, batch: Any) -> float:
         """One optimizer step on ``batch``; returns the step's loss."""
         s = self.state
@@ -203,7 +228,7 @@ class TrainLoop:
             self._epoch_t0 = time.perf_counter()
         batch = to_device(batch, self.device)
         self.apply_lr()
-        self.model.train()
+        train_mode(self.model)
         self.optimizer.zero_grad(set_to_none=True)
         if self.amp:
             with torch.autocast("cuda", dtype=torch.float16):
@@ -211,14 +236,14 @@ class TrainLoop:
             self.scaler.scale(loss).backward()
             if self.grad_clip:
                 self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+                nn.utils.clip_grad_norm_(self._stepped_params(), self.grad_clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
             loss, counts = self.loss_fn(batch, s)
             loss.backward()
             if self.grad_clip:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+                nn.utils.clip_grad_norm_(self._stepped_params(), self.grad_clip)
             self.optimizer.step()
         if self.ema is not None:
             self.ema.update(self.model)
