@@ -26,6 +26,14 @@ from .base import Flatten1, PathModule, Supernet
 LAYOUTS = ("aw_nas", "pe_nas")
 
 
+def _run_cell(x: torch.Tensor, op_at: Any) -> torch.Tensor:
+    """One NB201 cell: node i = sum over j < i of ``op_at(edge)(node j)``; the output is node 3."""
+    nodes = [x]
+    for target in (1, 2, 3):
+        nodes.append(sum(op_at(e)(nodes[s]) for e, (d, s) in enumerate(EDGES) if d == target))
+    return nodes[3]
+
+
 class _MixedEdge(nn.ModuleList):
     """All candidate ops of one cell edge, in :data:`OPS` order."""
 
@@ -38,10 +46,7 @@ class _PathCell(nn.Module):
         self.edges = nn.ModuleList(ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for target in (1, 2, 3):
-            nodes.append(sum(self.edges[e](nodes[s]) for e, (d, s) in enumerate(EDGES) if d == target))
-        return nodes[3]
+        return _run_cell(x, self.edges.__getitem__)
 
 
 class _SuperCell(nn.Module):
@@ -54,10 +59,7 @@ class _SuperCell(nn.Module):
 
     def forward_path(self, x: torch.Tensor, ops: Sequence[int]) -> torch.Tensor:
         """``path(arch)(x)`` without building the path's modules (``ops``: op indices per edge)."""
-        nodes = [x]
-        for target in (1, 2, 3):
-            nodes.append(sum(self.edges[e][ops[e]](nodes[s]) for e, (d, s) in enumerate(EDGES) if d == target))
-        return nodes[3]
+        return _run_cell(x, lambda e: self.edges[e][ops[e]])
 
 
 @register_supernet("nb201")
