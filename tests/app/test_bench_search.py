@@ -32,6 +32,23 @@ def test_macro_vote_from_the_shipped_table(bench, bench_root, tmp_path, monkeypa
 
 
 @pytest.mark.data
+def test_nb201_sample_searches_the_shipped_table_with_the_real_vote(bench, bench_root, tmp_path, monkeypatch):
+    from penas.estimators.score_tables import PACKAGE_TABLES, load_table
+
+    if not (PACKAGE_TABLES / "nb201_zc.csv.gz").is_file():
+        pytest.skip("the NB201 table is not shipped in this checkout")
+    out = tmp_path / "search.json"
+    monkeypatch.setattr(sys, "argv", ["search.py", "--seeds", "1", "--spaces", "nb201_sample", "--strategies",
+                                      "pe-nas-a", "--results", str(out), "--out", str(tmp_path / "runs")])
+    bench.main()
+    doc = json.loads(out.read_text())
+    (row,) = doc["rows"]
+    assert row["space"] == "nb201_sample" and "penas:nb201_zc" in row["source"] and "vote 2 of 3" in row["source"]
+    assert row["chosen"][0] in set(load_table("nb201_zc").arch_ids)  # chosen among the table's 3,000
+    assert doc["summary"]["candidate_best_hits"]["nb201_sample"]["pe-nas-a"] in (0, 1)
+
+
+@pytest.mark.data
 def test_macro_vote_unknown_column_is_one_line(bench, bench_root, tmp_path):
     with pytest.raises(SystemExit, match=r"--macro-vote: score table 'nasbench_macro_zc' has no column 'bogus'"):
         bench.zc_setup("nasbench_macro", bench_root, ("l2_norm", "bogus"))

@@ -186,15 +186,21 @@ def test_bad_build_inputs_fail_before_work(real, tmp_path):
         assert not db.exists()
 
 
-def test_shipped_nasbench_macro_table(monkeypatch, tmp_path):
+def shipped(name: str, monkeypatch, tmp_path):
+    """The package's table ``name`` (skip when this checkout does not ship it)."""
     from penas.estimators.score_tables import PACKAGE_TABLES, known_tables, load_table
-    from penas.spaces import get_space
 
     monkeypatch.setenv("PENAS_CACHE", str(tmp_path))  # only the package's tables
-    if not (PACKAGE_TABLES / "nasbench_macro_zc.csv.gz").is_file():
-        pytest.skip("the NAS-Bench-Macro table is not shipped in this checkout")
-    assert known_tables()["nasbench_macro_zc"].parent == PACKAGE_TABLES
-    tab = load_table("nasbench_macro_zc")
+    if not (PACKAGE_TABLES / f"{name}.csv.gz").is_file():
+        pytest.skip(f"the table {name} is not shipped in this checkout")
+    assert known_tables()[name].parent == PACKAGE_TABLES
+    return load_table(name)
+
+
+def test_shipped_nasbench_macro_table(monkeypatch, tmp_path):
+    from penas.spaces import get_space
+
+    tab = shipped("nasbench_macro_zc", monkeypatch, tmp_path)
     space = get_space("nasbench_macro")
     assert tab.arch_ids == [space.format(a) for a in space.enumerate()]  # all 6,561 ids
     assert tab.meta["fill_isomorphs"] and tab.meta["n_scored"] == 3969
@@ -206,3 +212,32 @@ def test_shipped_nasbench_macro_table(monkeypatch, tmp_path):
         assert tab.columns["params"][i] == space.params(space.parse(tab.arch_ids[i]))
     iso = space.format(space.canonical(space.parse("00000001")))  # '00000010' builds the same net
     assert tab.as_dict("nwot")["00000001"] == tab.as_dict("nwot")[iso]
+
+
+NB201_ZC_COLUMNS = {"l2_norm", "params", "flops", "synflow", "log_synflow", "meco", "meco_opt", "vkdnw_dim",
+                    "az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "nwot",
+                    "jacob_cov", "zen"}
+
+
+def test_shipped_nb201_table(monkeypatch, tmp_path):
+    """The shipped NB201 table: the 3,000 archs of the zero-cost frontier's seeded sample, the
+    frontier's proxies plus PE-NAS's vote (l2_norm, nwot, zen), one real batch (seed 42)."""
+    from penas.spaces import get_space
+
+    tab = shipped("nb201_zc", monkeypatch, tmp_path)
+    space = get_space("nb201")
+    assert len(tab.arch_ids) == len(set(tab.arch_ids)) == 3000
+    assert all(space.format(space.parse(i)) == i for i in tab.arch_ids)  # canonical ids
+    assert set(tab.columns) == NB201_ZC_COLUMNS
+    for c in tab.columns:
+        prov = tab.provenance(c)
+        assert prov["proxy"] == c and prov["protocol"] == "zero-cost-nas" and prov["seed"] == 42
+        assert len(prov["batch_fingerprint"]) == 64
+        assert prov["n_valid"] == int(np.isfinite(tab.columns[c]).sum())
+    # invalid (NaN) only where a proxy is undefined for an arch (e.g. the input cut off from the
+    # output: no gradient, no change of the output); the structural counts are defined everywhere
+    for c in ("params", "flops", "az_complexity", "l2_norm", "meco", "vkdnw_dim"):
+        assert np.isfinite(tab.columns[c]).all()
+    for i in (0, 1500, 2999):  # the closed-form parameter count of the space
+        assert tab.columns["params"][i] == space.params(space.parse(tab.arch_ids[i]))
+    assert np.array_equal(tab.columns["az_complexity"], tab.columns["flops"])  # one function, two names

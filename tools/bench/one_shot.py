@@ -62,6 +62,8 @@ def parse() -> argparse.Namespace:
                     help="report only the settings whose scores are all in the score store (compute nothing)")
     ap.add_argument("--bn-modes", default="train,recalibrate,no_track")
     ap.add_argument("--post-deiso", default="off,on", help="post de-isomorphism settings: off, on or off,on")
+    ap.add_argument("--metrics", default="acc", help="one-shot score: acc (accuracy), loss (negated cross-entropy) "
+                    "or acc,loss")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -80,7 +82,10 @@ def parse() -> argparse.Namespace:
         a.eval_epoch_list = None if a.eval_epochs is None else sorted({int(e) for e in a.eval_epochs.split(",") if e})
     except ValueError:
         ap.error(f"--eval-epochs: expected a comma list of epochs, got {a.eval_epochs!r}")
-    a.modes, a.deiso = modes, [d == "on" for d in deiso]
+    metrics = [m for m in a.metrics.split(",") if m]
+    if not metrics or any(m not in ("acc", "loss") for m in metrics):
+        ap.error(f"--metrics: expected acc, loss or acc,loss, got {a.metrics!r}")
+    a.modes, a.deiso, a.metric_list = modes, [d == "on" for d in deiso], metrics
     return a
 
 
@@ -124,6 +129,11 @@ def train(a: argparse.Namespace, space, x: torch.Tensor, y: torch.Tensor) -> tup
     return net, ckpts, info
 
 
+def setting(row: dict) -> str:
+    """``metric/bn_mode/post_deiso=on|off`` of a result row."""
+    return f"{row['metric']}/{row['bn_mode']}/post_deiso={'on' if row['post_deiso'] else 'off'}"
+
+
 def main() -> None:
     from penas.estimators.data import image_set
     from penas.estimators.one_shot import OneShotEstimator, nb201_valid_batches
@@ -149,35 +159,45 @@ def main() -> None:
         ids = list(select_candidates(space, "deiso", a.arch_seed).ids)
     gt = np.asarray(OracleEstimator(space, dataset="cifar10", metric="test_acc").score(ids), dtype=float)
     params = np.array([space.params(space.parse(i)) for i in ids], dtype=float)
+    op_counts = {op: np.array([list(space.parse(i)).count(op) for i in ids], dtype=float) for op in space.ops}
+    gt_op_bias = {op: float(kendall_tau(c, gt)) for op, c in op_counts.items()}
     base = criteria_report(params, gt)
     p5 = next(k for k in base.at_k if k.ratio == 0.05)
     store = ScoreStore(str(Path(a.work) / "scores.sqlite"))
     rows = []
     print(f"\n{len(ids)} archs, eval {ev_source}; GT NB201 cifar10 test_acc; params baseline KT "
           f"{base.kendall_tau:.3f}, P@top-5% {p5.precision_top:.3f}")
-    print("| epoch | bn_mode | post_deiso | KT | SpR | P@top5% | BR@5% | MKR | KT(score, params) | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| epoch | metric | bn_mode | post_deiso | KT | SpR | P@top5% | BR@5% | MKR | KT(score, params) | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    settings = [(m, b, d) for m in a.metric_list for b in a.modes for d in a.deiso]
     for ck in reversed(ckpts):  # the final checkpoint first: it matters most if a run is cut short
         epoch = int(ck.stem.removeprefix("epoch"))
-        for mode in a.modes:
-            for deiso in a.deiso:
-                t0 = time.perf_counter()
-                est = OneShotEstimator(space, supernet=net, checkpoint=str(ck), eval_batches=ev, recal_data=rc,
-                                       bn_mode=mode, batch_size=a.eval_batch, recal_batches=a.recal_batches,
-                                       post_deiso=deiso, store=store, progress=False, device=a.device)
-                if a.stored_only and store.missing(space.name, est.name, est.config_hash, ids):
-                    continue
-                s = np.asarray(est.score(ids), dtype=float)
-                rep = criteria_report(s, gt, invalid="last")
-                k5 = next(k for k in rep.at_k if k.ratio == 0.05)
-                bias = float(kendall_tau(s, params)) if np.isfinite(s).all() else float("nan")
-                row = {"epoch": epoch, "bn_mode": mode, "post_deiso": deiso, "kt": rep.kendall_tau,
-                       "spearman": rep.spearman, "p_top5": k5.precision_top, "br5": k5.best_rank_fraction,
-                       "mkr": rep.mkr, "kt_with_params": bias, "eval_s": time.perf_counter() - t0}
-                rows.append(row)
-                print(f"| {epoch} | {mode} | {'on' if deiso else 'off'} | {rep.kendall_tau:.3f} | {rep.spearman:.3f} "
-                      f"| {k5.precision_top:.3f} | {k5.best_rank_fraction:.3f} | {rep.mkr:.3f} | {bias:.3f} "
-                      f"| {row['eval_s']:.0f} |", flush=True)
+        for metric, mode, deiso in settings:
+            t0 = time.perf_counter()
+            est = OneShotEstimator(space, supernet=net, checkpoint=str(ck), eval_batches=ev, recal_data=rc,
+                                   metric=metric, bn_mode=mode, batch_size=a.eval_batch, recal_batches=a.recal_batches,
+                                   post_deiso=deiso, store=store, progress=False, device=a.device)
+            if a.stored_only and store.missing(space.name, est.name, est.config_hash, ids):
+                continue
+            s = np.asarray(est.score(ids), dtype=float)
+            rep = criteria_report(s, gt, invalid="last")
+            k5 = next(k for k in rep.at_k if k.ratio == 0.05)
+            finite = np.isfinite(s).all()
+            bias = float(kendall_tau(s, params)) if finite else float("nan")
+            op_bias = {op: float(kendall_tau(s, c)) if finite else float("nan") for op, c in op_counts.items()}
+            row = {"epoch": epoch, "metric": metric, "bn_mode": mode, "post_deiso": deiso, "kt": rep.kendall_tau,
+                   "spearman": rep.spearman, "p_top5": k5.precision_top, "br5": k5.best_rank_fraction,
+                   "mkr": rep.mkr, "kt_with_params": bias, "kt_with_op_count": op_bias,
+                   "eval_s": time.perf_counter() - t0}
+            rows.append(row)
+            print(f"| {epoch} | {metric} | {mode} | {'on' if deiso else 'off'} | {rep.kendall_tau:.3f} "
+                  f"| {rep.spearman:.3f} | {k5.precision_top:.3f} | {k5.best_rank_fraction:.3f} | {rep.mkr:.3f} "
+                  f"| {bias:.3f} | {row['eval_s']:.0f} |", flush=True)
+    print("\nop bias, Kendall tau with the number of edges holding the op (GT: "
+          + ", ".join(f"{op} {v:+.2f}" for op, v in gt_op_bias.items()) + ")")
+    for r in rows:
+        print(f"  epoch {r['epoch']} {setting(r)}: "
+              + ", ".join(f"{op} {v:+.2f}" for op, v in r["kt_with_op_count"].items()))
     by_epoch: dict[int, dict] = {}
     for r in rows:
         if r["epoch"] not in by_epoch or r["kt"] > by_epoch[r["epoch"]]["kt"]:
@@ -188,10 +208,12 @@ def main() -> None:
         "scale": {"channels": a.channels, "cells": a.cells, "layout": a.layout, "preset": a.preset,
                   "sampler": a.sampler, "batch": a.batch, "train_images": len(y), **info},
         "kt_by_epoch": {str(e): r["kt"] for e, r in sorted(by_epoch.items())},
-        "best_setting_by_epoch": {str(e): f"{r['bn_mode']}/post_deiso={'on' if r['post_deiso'] else 'off'}"
-                                  for e, r in sorted(by_epoch.items())},
+        "best_setting_by_epoch": {str(e): setting(r) for e, r in sorted(by_epoch.items())},
         "final_kt": final.get("kt"), "p_top5": final.get("p_top5"),
         "params_kt": base.kendall_tau, "params_p_top5": p5.precision_top,
+        # op bias: Kendall tau of the score with the number of edges holding each op, beside the
+        # same tau for the ground truth (what the shared weights favour vs what trains well)
+        "op_bias_final": final.get("kt_with_op_count"), "op_bias_gt": gt_op_bias,
     }
     path = write_result(a.results, rows, summary, device=a.device)
     print(f"\nsummary: {json.dumps(summary, default=float)}\nwritten {path}")

@@ -49,6 +49,9 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--width", type=int, default=None, help="NB201 width C (default 16; reduced only when given)")
     ap.add_argument("--full", action="store_true", help="the full protocol: all images, e = 1..12")
     ap.add_argument("--budget-min", type=float, default=None)
+    ap.add_argument("--cost-from", action="append", default=[], metavar="JSON",
+                    help="earlier results of this bench whose CPU s per arch-epoch to keep for the epochs this run "
+                         "reads from the store (repeatable; the --results file itself is always read)")
     ap.add_argument("--stored-only", action="store_true",
                     help="report only the epochs whose scores are all in the score store (train nothing)")
     ap.add_argument("--device", default="cpu", help="where each arch trains: cpu | cuda | cuda:N (recorded in every score's provenance)")
@@ -82,6 +85,22 @@ def spread_archs(space, n: int, seed: int) -> tuple[list[str], np.ndarray]:
     bins = np.array_split(order, n)
     pick = [int(b[rng.integers(len(b))]) for b in bins if len(b)]
     return [ids[i] for i in pick], vals[pick]
+
+
+def keep_costs(files: list[Path], rho: dict, cost: dict) -> list[str]:
+    """Fill ``cost[space][e]`` for the epochs reported here but not trained by this run from earlier
+    results of the bench (the first file that has one wins); returns the ``space e=E`` filled."""
+    kept = []
+    for f in files:
+        if not f.is_file():
+            continue
+        old = json.loads(f.read_text()).get("summary", {}).get("cpu_s_per_arch_epoch", {})
+        for space, by_e in old.items():
+            for e, v in by_e.items():
+                if e in rho.get(space, {}) and e not in cost.get(space, {}):
+                    cost.setdefault(space, {})[e] = v
+                    kept.append(f"{space} e={e}")
+    return kept
 
 
 def main() -> None:
@@ -134,9 +153,14 @@ def main() -> None:
                      for i, v, g in zip(ids, s, gt, strict=True)]
             print(f"  e={e}: Spearman {rho[name][str(e)]:.3f}, KT {kt[name][str(e)]:.3f}; trained {trained} "
                   f"arch-epochs" + (f", {cpu / trained:.1f} CPU s each" if trained else " (all stored)"), flush=True)
+    kept = keep_costs([Path(a.results), *map(Path, a.cost_from)], rho, cost)
     summary = {"data_source": "cifar10 nb201-train / nb201-valid (NB201 LESS.config protocol)",
                "less_config": less, "protocol": protocol, "spearman_by_epoch": rho, "kt_by_epoch": kt,
-               "cpu_s_per_arch_epoch": cost, "out_of_budget": out_of_budget,
+               "cpu_s_per_arch_epoch": cost,
+               "cpu_note": "CPU s per arch-epoch of the runs that trained the scores" + (
+                   f" (read from earlier results for {', '.join(kept)}: this run took them from the store)"
+                   if kept else ""),
+               "out_of_budget": out_of_budget,
                "reduced": {"train_images": a.train_images or None, "eval_images": a.eval_images or None,
                            "width": a.width}}
     path = write_result(a.results, rows, summary, device=a.device)

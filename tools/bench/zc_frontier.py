@@ -171,6 +171,9 @@ def main() -> None:
                     help="NAME=PATH precomputed column (FreeREA CSV or penas:<table>[:<column>]); repeatable")
     ap.add_argument("--target", default="rank", help=f"learned rows fit: {' | '.join(ENSEMBLE_TARGETS)}")
     ap.add_argument("--out", default=str(REPO / "tools" / "bench" / "results" / "zc_frontier.json"))
+    ap.add_argument("--write-ids", default=None, metavar="PATH",
+                    help="write the sample's arch ids (one per line, sample order) to PATH and exit: the --archs "
+                         "file of `penas-app scores build-table` for the shipped nb201_zc table")
     a = ap.parse_args()
 
     root = data_root()
@@ -203,6 +206,13 @@ def main() -> None:
     idx = sample_indices(len(names), a.n, a.seed)
     space = get_space("nb201")
     ids = [space.arch_id(names[i]) for i in idx]
+    if a.write_ids:
+        out = Path(a.write_ids)
+        if out.exists():
+            raise SystemExit(f"--write-ids: {out} exists; give a new path")
+        out.write_text("".join(i + "\n" for i in ids))
+        print(f"wrote {len(ids)} arch ids (seed {a.seed}) to {out}")
+        return
     gt = acc[idx]
     print(f"nb201 cifar10: {a.n} archs (seed {a.seed}), {len(proxies)} proxies, zero-cost-nas batch seed {a.zc_seed}, "
           f"store {a.store}; files: {files or 'none'}", flush=True)

@@ -123,6 +123,17 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _archs_label(archs: Any, n: int) -> str:
+    """The sidecar's record of the candidate spec: a spec as given; a file of ids by its name and
+    content hash (not this machine's path); ``N given`` for a sequence."""
+    if not isinstance(archs, str):
+        return f"{n} given"
+    path = Path(archs)
+    if path.is_file():
+        return f"file {path.name} (sha256 {_sha256(path)[:16]}, {n} ids)"
+    return archs
+
+
 def _read_meta(name: str, side: Path) -> dict[str, Any]:
     try:
         meta = json.loads(side.read_text())
@@ -423,7 +434,7 @@ def build_table(
         "format": TABLE_FORMAT, "format_version": FORMAT_VERSION, "name": name, "space": sp.name,
         "protocol": proto.name, "seeds": seed_list, "proxies": names, "n_archs": len(ids),
         "n_scored": len(todo), "fill_isomorphs": bool(fill_isomorphs),
-        "archs": archs if isinstance(archs, str) else f"{len(ids)} given",
+        "archs": _archs_label(archs, len(ids)),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 (3.10)
         "penas_versions": _penas_versions(), "csv_sha256": hashlib.sha256(gz_bytes).hexdigest(),
         "columns": col_meta,

@@ -9,7 +9,7 @@ not copied): stem conv3x3+BN, three stages of ``N`` cells with a ResNet basic bl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -51,6 +51,15 @@ def make_op(name: str, c: int) -> nn.Module:
     raise ValueError(f"op: unknown NB201 op {name!r}")
 
 
+def run_cell(x: torch.Tensor, op_at: Callable[[int], nn.Module]) -> torch.Tensor:
+    """One NB201 cell: node i = sum over j < i of ``op_at(edge)(node j)``; the output is node 3.
+    The stand-alone cell and the supernet's path cells (``penas.supernets.nb201``) both run this."""
+    nodes = [x]
+    for target in (1, 2, 3):
+        nodes.append(sum(op_at(e)(nodes[src]) for e, (dst, src) in enumerate(EDGES) if dst == target))
+    return nodes[3]
+
+
 class InferCell(nn.Module):
     """A 4-node NB201 cell; node i = sum over j<i of op_{i<-j}(node j); output is node 3."""
 
@@ -59,12 +68,7 @@ class InferCell(nn.Module):
         self.edges = nn.ModuleList(make_op(op, c) for op in ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for target in (1, 2, 3):
-            nodes.append(
-                sum(self.edges[e](nodes[src]) for e, (dst, src) in enumerate(EDGES) if dst == target)
-            )
-        return nodes[3]
+        return run_cell(x, self.edges.__getitem__)
 
 
 class ResNetBasicBlock(nn.Module):

@@ -17,21 +17,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from penas.spaces._nb201_model import EDGES, ResNetBasicBlock, make_op
+from penas.spaces._nb201_model import EDGES, ResNetBasicBlock, make_op, run_cell
 from penas.spaces.nb201 import OPS, NB201Space
 
 from ._registry import register_supernet
 from .base import Flatten1, PathModule, Supernet
 
 LAYOUTS = ("aw_nas", "pe_nas")
-
-
-def _run_cell(x: torch.Tensor, op_at: Any) -> torch.Tensor:
-    """One NB201 cell: node i = sum over j < i of ``op_at(edge)(node j)``; the output is node 3."""
-    nodes = [x]
-    for target in (1, 2, 3):
-        nodes.append(sum(op_at(e)(nodes[s]) for e, (d, s) in enumerate(EDGES) if d == target))
-    return nodes[3]
 
 
 class _MixedEdge(nn.ModuleList):
@@ -46,7 +38,7 @@ class _PathCell(nn.Module):
         self.edges = nn.ModuleList(ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _run_cell(x, self.edges.__getitem__)
+        return run_cell(x, self.edges.__getitem__)
 
 
 class _SuperCell(nn.Module):
@@ -59,7 +51,7 @@ class _SuperCell(nn.Module):
 
     def forward_path(self, x: torch.Tensor, ops: Sequence[int]) -> torch.Tensor:
         """``path(arch)(x)`` without building the path's modules (``ops``: op indices per edge)."""
-        return _run_cell(x, lambda e: self.edges[e][ops[e]])
+        return run_cell(x, lambda e: self.edges[e][ops[e]])
 
 
 @register_supernet("nb201")
